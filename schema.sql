@@ -1,0 +1,176 @@
+-- didgate schema. The whole schema lives in this file, split into numbered
+-- steps by `-- version N` lines. The migration runner (src/store/migrate.rs)
+-- applies every step above the database's PRAGMA user_version, each in its
+-- own transaction, and sets user_version to N. Never edit a step that has
+-- shipped; append a new one.
+--
+-- Conventions: STRICT tables; money as INTEGER hundredths; times as INTEGER
+-- seconds since the Unix epoch (UTC); foreign keys are enforced.
+
+-- version 1
+
+-- Accounts form trees. The top-level account (parent_id IS NULL) is the
+-- billing account and holds the balance; root_id names it for every member
+-- so that tree checks need no recursion.
+CREATE TABLE accounts (
+    id            INTEGER PRIMARY KEY,
+    number        TEXT    NOT NULL UNIQUE
+                  CHECK (length(number) = 10 AND number NOT GLOB '*[^0-9]*'),
+    name          TEXT    NOT NULL,
+    parent_id     INTEGER REFERENCES accounts(id),
+    root_id       INTEGER NOT NULL REFERENCES accounts(id),
+    forward_type  TEXT    NOT NULL DEFAULT '',
+    forward_to    TEXT    NOT NULL DEFAULT '',
+    email         TEXT    NOT NULL DEFAULT '',
+    signature_secret TEXT,
+    -- Maintained only by the ledger trigger below.
+    balance100    INTEGER NOT NULL DEFAULT 0 CHECK (balance100 >= 0),
+    created_at    INTEGER NOT NULL,
+    deleted_at    INTEGER,
+    CHECK (parent_id IS NULL OR balance100 = 0),
+    CHECK ((parent_id IS NULL) = (root_id = id))
+) STRICT;
+CREATE INDEX accounts_parent ON accounts(parent_id);
+
+-- Every change of money is a row here; balance100 of an account is always
+-- the sum of its rows (credits positive, charges negative). Rows are never
+-- changed or removed.
+CREATE TABLE ledger (
+    id          INTEGER PRIMARY KEY,
+    account_id  INTEGER NOT NULL REFERENCES accounts(id),
+    amount100   INTEGER NOT NULL CHECK (amount100 <> 0),
+    kind        TEXT    NOT NULL CHECK (kind IN ('credit', 'charge')),
+    order_id    INTEGER REFERENCES orders(id),
+    key_id      TEXT,
+    memo        TEXT    NOT NULL DEFAULT '',
+    created_at  INTEGER NOT NULL,
+    CHECK ((kind = 'credit') = (amount100 > 0))
+) STRICT;
+CREATE INDEX ledger_account ON ledger(account_id);
+
+CREATE TRIGGER ledger_applies AFTER INSERT ON ledger BEGIN
+    UPDATE accounts SET balance100 = balance100 + NEW.amount100 WHERE id = NEW.account_id;
+END;
+CREATE TRIGGER ledger_no_update BEFORE UPDATE ON ledger BEGIN
+    SELECT RAISE(ABORT, 'ledger rows are immutable');
+END;
+CREATE TRIGGER ledger_no_delete BEFORE DELETE ON ledger BEGIN
+    SELECT RAISE(ABORT, 'ledger rows are immutable');
+END;
+
+-- API keys: a public id and an Argon2id hash (PHC string) of the whole key.
+CREATE TABLE api_keys (
+    id          TEXT    PRIMARY KEY,
+    account_id  INTEGER NOT NULL REFERENCES accounts(id),
+    hash        TEXT    NOT NULL,
+    created_at  INTEGER NOT NULL,
+    revoked_at  INTEGER
+) STRICT, WITHOUT ROWID;
+CREATE INDEX api_keys_account ON api_keys(account_id);
+
+CREATE TABLE countries (
+    id      TEXT    PRIMARY KEY CHECK (length(id) = 2),
+    name    TEXT    NOT NULL,
+    is_fax  INTEGER NOT NULL DEFAULT 0 CHECK (is_fax IN (0, 1)),
+    is_sms  INTEGER NOT NULL DEFAULT 0 CHECK (is_sms IN (0, 1))
+) STRICT, WITHOUT ROWID;
+
+CREATE TABLE states (
+    id          TEXT PRIMARY KEY,
+    country_id  TEXT NOT NULL REFERENCES countries(id),
+    name        TEXT NOT NULL,
+    code        TEXT NOT NULL
+) STRICT, WITHOUT ROWID;
+CREATE INDEX states_country ON states(country_id);
+
+-- stock is the number of available numbers, kept by the triggers on dids.
+CREATE TABLE areas (
+    id          TEXT    PRIMARY KEY,
+    country_id  TEXT    NOT NULL REFERENCES countries(id),
+    state_id    TEXT    REFERENCES states(id),
+    name        TEXT    NOT NULL,
+    area_code   TEXT    NOT NULL,
+    did_type    TEXT    NOT NULL CHECK (did_type IN ('GEOGRAPHIC', 'NATIONAL', 'TOLLFREE', 'MOBILE')),
+    stock       INTEGER NOT NULL DEFAULT 0 CHECK (stock >= 0)
+) STRICT, WITHOUT ROWID;
+CREATE INDEX areas_country ON areas(country_id, did_type);
+CREATE INDEX areas_state ON areas(state_id, did_type);
+
+CREATE TABLE rate_plans (
+    id    TEXT PRIMARY KEY,
+    name  TEXT NOT NULL
+) STRICT, WITHOUT ROWID;
+
+-- The plans an area offers, with their prices there.
+CREATE TABLE area_rate_plans (
+    area_id       TEXT    NOT NULL REFERENCES areas(id),
+    rate_plan_id  TEXT    NOT NULL REFERENCES rate_plans(id),
+    monthly100    INTEGER NOT NULL CHECK (monthly100 >= 0),
+    setup100      INTEGER NOT NULL CHECK (setup100 >= 0),
+    PRIMARY KEY (area_id, rate_plan_id)
+) STRICT, WITHOUT ROWID;
+
+CREATE TABLE orders (
+    id            INTEGER PRIMARY KEY,
+    account_id    INTEGER NOT NULL REFERENCES accounts(id),
+    billing_id    INTEGER NOT NULL REFERENCES accounts(id),
+    key_id        TEXT    NOT NULL,
+    area_id       TEXT    NOT NULL REFERENCES areas(id),
+    rate_plan_id  TEXT    NOT NULL REFERENCES rate_plans(id),
+    quantity      INTEGER NOT NULL CHECK (quantity > 0),
+    charged100    INTEGER NOT NULL CHECK (charged100 >= 0),
+    created_at    INTEGER NOT NULL
+) STRICT;
+
+-- Numbers. An available number has no owner; an active one has one; an
+-- aging one keeps its last owner until aging_until.
+CREATE TABLE dids (
+    e164          TEXT    PRIMARY KEY CHECK (length(e164) BETWEEN 7 AND 15 AND e164 NOT GLOB '*[^0-9]*'),
+    area_id       TEXT    NOT NULL REFERENCES areas(id),
+    status        TEXT    NOT NULL DEFAULT 'available' CHECK (status IN ('available', 'active', 'aging')),
+    account_id    INTEGER REFERENCES accounts(id),
+    order_id      INTEGER REFERENCES orders(id),
+    rate_plan_id  TEXT    NOT NULL DEFAULT '',
+    monthly100    INTEGER NOT NULL DEFAULT 0,
+    setup100      INTEGER NOT NULL DEFAULT 0,
+    title         TEXT    NOT NULL DEFAULT '',
+    forward_type  TEXT    NOT NULL DEFAULT '',
+    forward_to    TEXT    NOT NULL DEFAULT '',
+    sms_url       TEXT    NOT NULL DEFAULT '',
+    sms_email     TEXT    NOT NULL DEFAULT '',
+    sms_phone     TEXT    NOT NULL DEFAULT '',
+    ordered_at    INTEGER,
+    aging_until   INTEGER,
+    CHECK ((status = 'available') = (account_id IS NULL))
+) STRICT, WITHOUT ROWID;
+-- Ordering takes the lowest available numbers of an area: this partial
+-- index holds exactly the stock, in E.164 order.
+CREATE INDEX dids_stock ON dids(area_id, e164) WHERE status = 'available';
+CREATE INDEX dids_account ON dids(account_id, e164) WHERE account_id IS NOT NULL;
+
+CREATE TRIGGER dids_stock_insert AFTER INSERT ON dids WHEN NEW.status = 'available' BEGIN
+    UPDATE areas SET stock = stock + 1 WHERE id = NEW.area_id;
+END;
+CREATE TRIGGER dids_stock_update AFTER UPDATE OF status ON dids
+    WHEN (OLD.status = 'available') <> (NEW.status = 'available') BEGIN
+    UPDATE areas SET stock = stock + (CASE WHEN NEW.status = 'available' THEN 1 ELSE -1 END)
+     WHERE id = NEW.area_id;
+END;
+CREATE TRIGGER dids_stock_delete AFTER DELETE ON dids WHEN OLD.status = 'available' BEGIN
+    UPDATE areas SET stock = stock - 1 WHERE id = OLD.area_id;
+END;
+CREATE TRIGGER dids_area_fixed BEFORE UPDATE OF area_id ON dids BEGIN
+    SELECT RAISE(ABORT, 'a number cannot change area');
+END;
+
+-- Replies of mutating requests that carried a REQUEST_ID, replayed byte for
+-- byte on a retry with the same parameters.
+CREATE TABLE idempotency (
+    account_id   INTEGER NOT NULL REFERENCES accounts(id),
+    request_id   TEXT    NOT NULL,
+    fingerprint  BLOB    NOT NULL,
+    response     BLOB    NOT NULL,
+    created_at   INTEGER NOT NULL,
+    PRIMARY KEY (account_id, request_id)
+) STRICT, WITHOUT ROWID;
+CREATE INDEX idempotency_age ON idempotency(created_at);

@@ -1,0 +1,225 @@
+//! The actions: one file each, matched once in [`run`].
+//!
+//! An action turns [`Params`] into a typed request (`parse`), then does its
+//! work through the [`Store`] (`execute`). Actions see neither hyper nor
+//! rusqlite types, and no wire format: they return a domain [`Reply`], or
+//! for mutating actions the reply rendered by the writer in the same
+//! transaction (so a retry replays it byte for byte).
+
+mod account_getbalance;
+mod areas_list;
+mod countries_list;
+mod did_order;
+mod params;
+mod states_list;
+
+use std::sync::Arc;
+
+use sha2::{Digest, Sha256};
+
+pub use params::Params;
+
+use crate::api::Codec;
+use crate::domain::{Principal, Reply, RequestId};
+use crate::error::Error;
+use crate::store::{IdempotencyKey, Job, Mutation, Outcome, Store};
+
+/// Every action didgate implements. Names not here are `UNKNOWN_ACTION`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Action {
+    CountriesList,
+    StatesList,
+    AreasList,
+    DidOrder,
+    AccountGetBalance,
+}
+
+impl Action {
+    const ALL: [Action; 5] = [
+        Self::CountriesList,
+        Self::StatesList,
+        Self::AreasList,
+        Self::DidOrder,
+        Self::AccountGetBalance,
+    ];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::CountriesList => "ANVEO.COUNTRIES.LIST",
+            Self::StatesList => "ANVEO.STATES.LIST",
+            Self::AreasList => "ANVEO.AREAS.LIST",
+            Self::DidOrder => "DID.ORDER",
+            Self::AccountGetBalance => "ACCOUNT.GETBALANCE",
+        }
+    }
+
+    /// Action names are matched case-insensitively.
+    pub fn parse(name: &str) -> Option<Action> {
+        Self::ALL
+            .into_iter()
+            .find(|a| a.name().eq_ignore_ascii_case(name))
+    }
+
+    /// Mutating actions honour `REQUEST_ID` and go through the writer.
+    pub fn is_mutating(self) -> bool {
+        matches!(self, Self::DidOrder)
+    }
+}
+
+/// The request-wide options every action shares.
+#[derive(Debug, Clone, Default)]
+pub struct Meta {
+    pub test: bool,
+    pub request_id: Option<RequestId>,
+    pub ignored: Vec<String>,
+}
+
+impl Meta {
+    /// Adds the shared values (`REQUEST_ID`, `TEST`, `IGNORED_PARAMETERS`)
+    /// after the action's own.
+    fn decorate(&self, mut reply: Reply) -> Reply {
+        if let Some(id) = &self.request_id {
+            reply.values.push(("REQUEST_ID", id.to_string()));
+        }
+        if self.test {
+            reply.values.push(("TEST", "TRUE".into()));
+        }
+        if !self.ignored.is_empty() {
+            reply
+                .values
+                .push(("IGNORED_PARAMETERS", self.ignored.join(",")));
+        }
+        reply
+    }
+}
+
+/// What an action has to work with.
+pub struct Ctx {
+    pub store: Store,
+    pub principal: Principal,
+    pub meta: Meta,
+    codec: Arc<dyn Codec>,
+    fingerprint: [u8; 32],
+}
+
+impl Ctx {
+    /// Submits a mutation through the one mechanism every mutating action
+    /// shares: `TEST=TRUE` rolls it back, `REQUEST_ID` makes it idempotent,
+    /// and the reply is rendered in the writer so it can be stored with
+    /// the change.
+    pub async fn mutate(
+        &self,
+        mutation: Mutation,
+        reply: impl FnOnce(&Outcome) -> Reply + Send + 'static,
+    ) -> Result<Vec<u8>, Error> {
+        let codec = self.codec.clone();
+        let meta = self.meta.clone();
+        let idempotency = meta.request_id.clone().map(|request_id| IdempotencyKey {
+            account_id: self.principal.account_id,
+            request_id,
+            fingerprint: self.fingerprint,
+        });
+        let job = Job {
+            mutation,
+            test: meta.test,
+            idempotency,
+            render: Box::new(move |outcome| codec.render(&meta.decorate(reply(outcome)))),
+        };
+        self.store.write(job).await
+    }
+}
+
+/// The caller's context before the action has read its parameters.
+pub(crate) struct Pending {
+    pub store: Store,
+    pub principal: Principal,
+    pub codec: Arc<dyn Codec>,
+    pub test: bool,
+    pub request_id: Option<RequestId>,
+    pub action: Action,
+}
+
+impl Pending {
+    fn finish(self, params: &Params) -> Ctx {
+        Ctx {
+            fingerprint: fingerprint(self.action, &self.principal, params),
+            store: self.store,
+            principal: self.principal,
+            meta: Meta {
+                test: self.test,
+                request_id: self.request_id,
+                ignored: params.unused(),
+            },
+            codec: self.codec,
+        }
+    }
+}
+
+/// Identifies "the same request" for idempotency: the action, the key's
+/// account and every parameter except `SIGNATURE` (which may be recomputed
+/// by a retrying client), in a canonical order.
+fn fingerprint(action: Action, principal: &Principal, params: &Params) -> [u8; 32] {
+    let mut items: Vec<&(String, String)> = params
+        .all()
+        .iter()
+        .filter(|(n, _)| n != "SIGNATURE")
+        .collect();
+    items.sort();
+    let mut h = Sha256::new();
+    h.update(action.name().as_bytes());
+    h.update([0]);
+    h.update(principal.account_id.to_le_bytes());
+    for (n, v) in items {
+        h.update(n.as_bytes());
+        h.update([0]);
+        h.update(v.as_bytes());
+        h.update([0]);
+    }
+    h.finalize().into()
+}
+
+/// Runs `action`: the one place the closed set of actions is matched.
+pub(crate) async fn run(
+    action: Action,
+    mut params: Params,
+    pending: Pending,
+) -> Result<Vec<u8>, Error> {
+    // A read action answers with a domain reply, rendered here.
+    macro_rules! read {
+        ($module:ident) => {{
+            let request = $module::parse(&mut params)?;
+            let ctx = pending.finish(&params);
+            let reply = $module::execute(&ctx, request).await?;
+            Ok(ctx.codec.render(&ctx.meta.decorate(reply)))
+        }};
+    }
+    // A mutating action's reply is rendered by the writer (see `Ctx::mutate`).
+    macro_rules! write {
+        ($module:ident) => {{
+            let request = $module::parse(&mut params)?;
+            let ctx = pending.finish(&params);
+            $module::execute(&ctx, request).await
+        }};
+    }
+    match action {
+        Action::CountriesList => read!(countries_list),
+        Action::StatesList => read!(states_list),
+        Action::AreasList => read!(areas_list),
+        Action::AccountGetBalance => read!(account_getbalance),
+        Action::DidOrder => write!(did_order),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_round_trip_case_insensitively() {
+        for a in Action::ALL {
+            assert_eq!(Action::parse(a.name()), Some(a));
+            assert_eq!(Action::parse(&a.name().to_lowercase()), Some(a));
+        }
+        assert_eq!(Action::parse("DID.TELEPORT"), None);
+    }
+}

@@ -1,0 +1,203 @@
+//! API keys: generation, Argon2id hashing, and verification with a cache.
+//!
+//! A key reads `dg_<key id>_<secret>`: the 16-hex-digit key id is public
+//! and finds the one stored hash to check, so a request costs at most one
+//! Argon2 verification. Verified keys are cached in memory, keyed by the
+//! SHA-256 of the whole key (never the key itself), so steady traffic costs
+//! no Argon2 at all; a cached entry re-reads the key row every
+//! [`Authenticator::recheck`] so a revoked key stops working within seconds.
+//! Argon2 work is bounded by a semaphore so a flood of wrong keys queues
+//! behind itself instead of starving the machine.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
+use argon2::{Algorithm, Argon2, Params, Version};
+use rand::RngCore;
+use sha2::{Digest, Sha256};
+use tokio::sync::Semaphore;
+
+use crate::domain::{KeyId, Principal};
+use crate::error::{Error, StoreError};
+use crate::store::Store;
+
+/// Cached verifications beyond this are dropped wholesale; an attacker
+/// cannot grow the cache (only verified keys enter it), this bounds it
+/// against an operator minting keys in bulk.
+const CACHE_LIMIT: usize = 100_000;
+
+/// A freshly generated key: shown once, then only its hash is kept.
+pub struct NewKey {
+    pub key_id: KeyId,
+    pub api_key: String,
+    pub hash: String,
+}
+
+/// OWASP's Argon2id recommendation: 19 MiB, 2 iterations, 1 lane.
+fn hasher() -> Argon2<'static> {
+    let params = Params::new(19 * 1024, 2, 1, None).expect("valid argon2 parameters");
+    Argon2::new(Algorithm::Argon2id, Version::V0x13, params)
+}
+
+/// Makes a new random key and its Argon2id hash.
+pub fn generate_key() -> NewKey {
+    let mut rng = rand::rng();
+    let mut id = [0u8; 8];
+    let mut secret = [0u8; 32];
+    let mut salt = [0u8; 16];
+    rng.fill_bytes(&mut id);
+    rng.fill_bytes(&mut secret);
+    rng.fill_bytes(&mut salt);
+    let key_id = KeyId::parse(&hex::encode(id)).expect("16 hex digits");
+    let api_key = format!("dg_{key_id}_{}", hex::encode(secret));
+    let salt = SaltString::encode_b64(&salt).expect("16-byte salt encodes");
+    let hash = hasher()
+        .hash_password(api_key.as_bytes(), &salt)
+        .expect("argon2 hashing with valid parameters")
+        .to_string();
+    NewKey {
+        key_id,
+        api_key,
+        hash,
+    }
+}
+
+/// Splits a presented key into its key id, or `None` if it is not of our
+/// form (which is answered exactly like a wrong key).
+fn key_id_of(key: &str) -> Option<KeyId> {
+    let rest = key.strip_prefix("dg_")?;
+    let (id, secret) = rest.split_once('_')?;
+    if secret.len() != 64
+        || !secret
+            .bytes()
+            .all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'))
+    {
+        return None;
+    }
+    KeyId::parse(id).ok()
+}
+
+fn verify(hash: &str, key: &str) -> bool {
+    PasswordHash::new(hash)
+        .is_ok_and(|parsed| hasher().verify_password(key.as_bytes(), &parsed).is_ok())
+}
+
+struct Cached {
+    principal: Principal,
+    checked: Instant,
+}
+
+/// Verifies keys for the server.
+pub struct Authenticator {
+    store: Store,
+    cache: Mutex<HashMap<[u8; 32], Cached>>,
+    hashing: Arc<Semaphore>,
+    recheck: Duration,
+}
+
+impl Authenticator {
+    /// `parallel_hashes` bounds concurrent Argon2 verifications;
+    /// `recheck` is how stale a cached verification may be before the key
+    /// row is read again (the revocation delay).
+    pub fn new(store: Store, parallel_hashes: usize, recheck: Duration) -> Self {
+        Authenticator {
+            store,
+            cache: Mutex::new(HashMap::new()),
+            hashing: Arc::new(Semaphore::new(parallel_hashes.max(1))),
+            recheck,
+        }
+    }
+
+    /// The principal behind `key`, or `AUTH_FAILED` for any key that is
+    /// missing, malformed, unknown, wrong or revoked.
+    pub async fn authenticate(&self, key: &str) -> Result<Principal, Error> {
+        let key_id = key_id_of(key).ok_or(Error::AuthFailed)?;
+        let digest: [u8; 32] = Sha256::digest(key.as_bytes()).into();
+        if let Some(p) = self.fresh(&digest) {
+            return Ok(p);
+        }
+        let id = key_id.clone();
+        let record = self.store.read(move |r| r.key_record(&id)).await?;
+        let Some(record) = record.filter(|r| !r.revoked) else {
+            self.forget(&digest);
+            return Err(Error::AuthFailed);
+        };
+        let known = self
+            .lock()
+            .get(&digest)
+            .is_some_and(|c| c.principal == record.principal);
+        if !known {
+            // Only a key never verified (or whose row changed) pays for
+            // Argon2, and only `parallel_hashes` of them at a time.
+            let _permit = self
+                .hashing
+                .acquire()
+                .await
+                .map_err(|_| StoreError::Closed)?;
+            let hash = record.hash.clone();
+            let presented = key.to_owned();
+            if !crate::blocking::run(move || verify(&hash, &presented)).await {
+                return Err(Error::AuthFailed);
+            }
+        }
+        let mut cache = self.lock();
+        if cache.len() >= CACHE_LIMIT {
+            cache.clear();
+        }
+        cache.insert(
+            digest,
+            Cached {
+                principal: record.principal.clone(),
+                checked: Instant::now(),
+            },
+        );
+        Ok(record.principal)
+    }
+
+    fn fresh(&self, digest: &[u8; 32]) -> Option<Principal> {
+        let cache = self.lock();
+        let c = cache.get(digest)?;
+        (c.checked.elapsed() < self.recheck).then(|| c.principal.clone())
+    }
+
+    fn forget(&self, digest: &[u8; 32]) {
+        self.lock().remove(digest);
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<[u8; 32], Cached>> {
+        self.cache.lock().unwrap_or_else(|p| p.into_inner())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn generated_keys_verify_and_wrong_ones_do_not() {
+        let k = generate_key();
+        assert_eq!(key_id_of(&k.api_key), Some(k.key_id.clone()));
+        assert!(k.hash.starts_with("$argon2id$v=19$m=19456,t=2,p=1$"));
+        assert!(!k.hash.contains(&k.api_key));
+        assert!(verify(&k.hash, &k.api_key));
+        let mut wrong = k.api_key.clone();
+        wrong.pop();
+        wrong.push(if k.api_key.ends_with('0') { '1' } else { '0' });
+        assert!(!verify(&k.hash, &wrong));
+    }
+
+    #[test]
+    fn malformed_keys_have_no_id() {
+        for bad in [
+            "",
+            "dg_",
+            "dg_0123456789abcdef",
+            "xx_0123456789abcdef_00",
+            "dg_0123456789abcdef_zz",
+        ] {
+            assert!(key_id_of(bad).is_none(), "{bad}");
+        }
+    }
+}

@@ -1,0 +1,45 @@
+//! Server tunables, with the defaults an operator gets without flags.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+#[derive(Debug, Clone)]
+pub struct Config {
+    pub db_path: PathBuf,
+    /// Largest request body accepted (413 above it).
+    pub body_limit: usize,
+    /// Time allowed to send the request head (slowloris guard).
+    pub header_timeout: Duration,
+    /// Time allowed to send the request body (408 after it).
+    pub body_timeout: Duration,
+    /// Connections served at once; further ones wait in the listen queue.
+    pub max_connections: usize,
+    pub max_headers: usize,
+    /// Read-only SQLite connections.
+    pub readers: usize,
+    /// Argon2 verifications running at once.
+    pub hash_parallelism: usize,
+    /// How long a verified key is trusted before its row is re-read
+    /// (the delay before a revocation takes effect).
+    pub key_recheck: Duration,
+    /// How long shutdown waits for requests in flight.
+    pub shutdown_grace: Duration,
+}
+
+impl Config {
+    pub fn new(db_path: impl Into<PathBuf>) -> Self {
+        let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
+        Config {
+            db_path: db_path.into(),
+            body_limit: 64 * 1024,
+            header_timeout: Duration::from_secs(10),
+            body_timeout: Duration::from_secs(30),
+            max_connections: 4096,
+            max_headers: 64,
+            readers: cores.clamp(2, 8),
+            hash_parallelism: cores.clamp(1, 4),
+            key_recheck: Duration::from_secs(2),
+            shutdown_grace: Duration::from_secs(30),
+        }
+    }
+}

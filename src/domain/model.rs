@@ -1,0 +1,91 @@
+//! Records of the catalog, of numbers and of callers, as the actions and
+//! codecs see them.
+
+use super::{AccountNumber, DidType, KeyId, Money100, UnixTime};
+
+/// Who is calling: the account a verified key belongs to.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Principal {
+    pub key_id: KeyId,
+    pub account_id: i64,
+    pub account_number: AccountNumber,
+    /// The top-level account of the tree, which holds the balance.
+    pub root_id: i64,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Country {
+    pub id: String,
+    pub name: String,
+    pub has_states: bool,
+    pub is_fax: bool,
+    pub is_sms: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct State {
+    pub id: String,
+    pub name: String,
+    pub code: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RatePlan {
+    pub id: String,
+    pub name: String,
+    pub monthly: Money100,
+    pub setup: Money100,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Area {
+    pub id: String,
+    pub name: String,
+    pub area_code: String,
+    pub did_type: DidType,
+    pub country_id: String,
+    pub state_id: Option<String>,
+    /// Numbers available to order now.
+    pub stock: i64,
+    pub rate_plans: Vec<RatePlan>,
+}
+
+/// The contract's `STATUS` of a number.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DidStatus {
+    Active,
+    Canceled,
+    Available,
+}
+
+impl DidStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Active => "Active",
+            Self::Canceled => "Canceled",
+            Self::Available => "Available",
+        }
+    }
+}
+
+/// A number as the contract's `DID` object shows it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Did {
+    pub e164: String,
+    pub did_type: DidType,
+    pub sms_url: String,
+    pub sms_email: String,
+    pub sms_phone: String,
+    pub forward_type: String,
+    pub forward_to: String,
+    pub status: DidStatus,
+    pub country_name: String,
+    pub area_name: String,
+    pub area_code: String,
+    pub monthly: Money100,
+    pub setup: Money100,
+    pub rate_plan_id: String,
+    pub title: String,
+    pub account_number: String,
+    pub order_date: Option<UnixTime>,
+}

@@ -1,0 +1,229 @@
+//! The error layers and the one function that maps them to the contract's
+//! codes ([`Error::code`]).
+//!
+//! Messages are lower case, carry no trailing period, say what to fix and
+//! never echo a key or a request payload.
+
+use std::fmt;
+
+/// The stable codes of PROTOCOL.md section 3.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum ErrorCode {
+    AuthFailed,
+    AccessDenied,
+    UnknownAction,
+    MissingParameter,
+    InvalidParameter,
+    NotFound,
+    OutOfStock,
+    InsufficientFunds,
+    Conflict,
+    MalformedRequest,
+    RequestTooLarge,
+    RateLimited,
+    Unavailable,
+    Internal,
+}
+
+impl ErrorCode {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::AuthFailed => "AUTH_FAILED",
+            Self::AccessDenied => "ACCESS_DENIED",
+            Self::UnknownAction => "UNKNOWN_ACTION",
+            Self::MissingParameter => "MISSING_PARAMETER",
+            Self::InvalidParameter => "INVALID_PARAMETER",
+            Self::NotFound => "NOT_FOUND",
+            Self::OutOfStock => "OUT_OF_STOCK",
+            Self::InsufficientFunds => "INSUFFICIENT_FUNDS",
+            Self::Conflict => "CONFLICT",
+            Self::MalformedRequest => "MALFORMED_REQUEST",
+            Self::RequestTooLarge => "REQUEST_TOO_LARGE",
+            Self::RateLimited => "RATE_LIMITED",
+            Self::Unavailable => "UNAVAILABLE",
+            Self::Internal => "INTERNAL",
+        }
+    }
+
+    /// The HTTP status a reply with this code travels with: 200 for
+    /// everything an action or authentication produces (Anveo clients read
+    /// the body), a transport status otherwise.
+    pub fn http_status(self) -> u16 {
+        match self {
+            Self::MalformedRequest => 400,
+            Self::RequestTooLarge => 413,
+            Self::RateLimited => 429,
+            Self::Unavailable => 503,
+            // A bug: the client should not read this as a business answer.
+            Self::Internal => 500,
+            _ => 200,
+        }
+    }
+}
+
+impl fmt::Display for ErrorCode {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// A parameter problem found while turning wire parameters into a request.
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum ParamError {
+    #[error("missing parameter {0}")]
+    Missing(&'static str),
+    #[error("parameter {name} {reason}")]
+    Invalid { name: &'static str, reason: String },
+    #[error("give {0}")]
+    MissingOneOf(&'static str),
+}
+
+/// A business rule refused the request.
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum DomainError {
+    #[error("{0} not found")]
+    NotFound(String),
+    #[error("account {0} is outside this key's account tree")]
+    AccessDenied(String),
+    #[error("out of stock: {requested} requested, {available} available in area {area}")]
+    OutOfStock {
+        area: String,
+        requested: u32,
+        available: u32,
+    },
+    #[error("insufficient funds: order costs {cost}, balance is {balance}")]
+    InsufficientFunds { cost: i64, balance: i64 },
+    #[error("{0}")]
+    Conflict(String),
+    /// A value that is well formed but does not fit the catalog, such as a
+    /// rate plan the area does not offer.
+    #[error("parameter {name} {reason}")]
+    Invalid { name: &'static str, reason: String },
+}
+
+/// Storage could not do its part; the request changed nothing.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// Holds SQLite's message for the server log; clients see only the
+    /// generic text.
+    #[error("storage unavailable, try again later")]
+    Unavailable(String),
+    #[error("storage is shutting down, try again later")]
+    Closed,
+    #[error("internal error: {0}")]
+    Internal(String),
+}
+
+impl From<rusqlite::Error> for StoreError {
+    fn from(e: rusqlite::Error) -> Self {
+        StoreError::Unavailable(e.to_string())
+    }
+}
+
+/// Every way a request can fail, from the transport inwards.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    #[error("malformed request: {0}")]
+    Malformed(String),
+    #[error("request body is over the limit of {0} bytes")]
+    TooLarge(usize),
+    #[error("request body too slow: send it within {0} seconds")]
+    BodyTimeout(u64),
+    #[error("no such path: use POST /api/v3.asp")]
+    NoRoute,
+    #[error("method not allowed: use {0}")]
+    MethodNotAllowed(&'static str),
+    /// Bad operator input (CLI arguments, inventory files); the text says
+    /// where and what.
+    #[error("{0}")]
+    Input(String),
+    #[error("authentication failed: check the api key")]
+    AuthFailed,
+    #[error("unknown action {0}: see the protocol for the list of actions")]
+    UnknownAction(String),
+    #[error(transparent)]
+    Param(#[from] ParamError),
+    #[error(transparent)]
+    Domain(#[from] DomainError),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+impl From<rusqlite::Error> for Error {
+    fn from(e: rusqlite::Error) -> Self {
+        Error::Store(StoreError::from(e))
+    }
+}
+
+impl Error {
+    /// The one mapping from error layers to the contract's codes.
+    pub fn code(&self) -> ErrorCode {
+        match self {
+            Error::Malformed(_) => ErrorCode::MalformedRequest,
+            Error::TooLarge(_) => ErrorCode::RequestTooLarge,
+            Error::BodyTimeout(_) | Error::MethodNotAllowed(_) => ErrorCode::MalformedRequest,
+            Error::NoRoute => ErrorCode::NotFound,
+            Error::Input(_) => ErrorCode::InvalidParameter,
+            Error::AuthFailed => ErrorCode::AuthFailed,
+            Error::UnknownAction(_) => ErrorCode::UnknownAction,
+            Error::Param(ParamError::Missing(_) | ParamError::MissingOneOf(_)) => {
+                ErrorCode::MissingParameter
+            }
+            Error::Param(ParamError::Invalid { .. }) => ErrorCode::InvalidParameter,
+            Error::Domain(d) => match d {
+                DomainError::NotFound(_) => ErrorCode::NotFound,
+                DomainError::AccessDenied(_) => ErrorCode::AccessDenied,
+                DomainError::OutOfStock { .. } => ErrorCode::OutOfStock,
+                DomainError::InsufficientFunds { .. } => ErrorCode::InsufficientFunds,
+                DomainError::Conflict(_) => ErrorCode::Conflict,
+                DomainError::Invalid { .. } => ErrorCode::InvalidParameter,
+            },
+            Error::Store(StoreError::Unavailable(_) | StoreError::Closed) => ErrorCode::Unavailable,
+            Error::Store(StoreError::Internal(_)) => ErrorCode::Internal,
+        }
+    }
+
+    /// The HTTP status the error reply travels with.
+    pub fn http_status(&self) -> u16 {
+        match self {
+            Error::BodyTimeout(_) => 408,
+            Error::NoRoute => 404,
+            Error::MethodNotAllowed(_) => 405,
+            other => other.code().http_status(),
+        }
+    }
+
+    /// The text a client sees. Internal details stay in the server log.
+    pub fn public_message(&self) -> String {
+        match self {
+            Error::Store(StoreError::Internal(_)) => "internal error, see the server log".into(),
+            other => other.to_string(),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn codes_and_statuses() {
+        assert_eq!(Error::AuthFailed.code().http_status(), 200);
+        assert_eq!(
+            Error::Malformed("x".into()).code(),
+            ErrorCode::MalformedRequest
+        );
+        assert_eq!(Error::TooLarge(1).code().http_status(), 413);
+        let e = Error::from(DomainError::InsufficientFunds {
+            cost: 398,
+            balance: 100,
+        });
+        assert_eq!(e.code(), ErrorCode::InsufficientFunds);
+        assert_eq!(
+            e.public_message(),
+            "insufficient funds: order costs 398, balance is 100"
+        );
+        let internal = Error::Store(StoreError::Internal("secret detail".into()));
+        assert!(!internal.public_message().contains("secret"));
+    }
+}

@@ -1,0 +1,317 @@
+//! The `didgate` binary: command line, logging and signals. Everything
+//! else lives in the library.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use anyhow::{Context, Result};
+use clap::{Args, Parser, Subcommand, ValueEnum};
+use didgate::admin;
+use didgate::domain::Money100;
+use didgate::store::Db;
+
+/// Sells and provisions phone numbers (DIDs) over Anveo's XML API.
+///
+/// Start with `didgate serve --demo`: it prints a key and a curl command
+/// that buys a number.
+#[derive(Parser)]
+#[command(name = "didgate", version)]
+struct Cli {
+    /// The SQLite database; created at the current schema if missing.
+    #[arg(long, env = "DIDGATE_DB", default_value = "didgate.db", global = true)]
+    db: PathBuf,
+    /// Log format.
+    #[arg(long, env = "DIDGATE_LOG_FORMAT", value_enum, default_value_t = LogFormat::Text, global = true)]
+    log_format: LogFormat,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum LogFormat {
+    Text,
+    Json,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Serve the API until SIGTERM or SIGINT.
+    Serve(ServeArgs),
+    /// Create or migrate the database, then exit.
+    Init,
+    /// Create accounts and credit them.
+    #[command(subcommand)]
+    Account(AccountCommand),
+    /// Create and revoke API keys.
+    #[command(subcommand)]
+    Key(KeyCommand),
+    /// Load countries, areas, rate plans and numbers.
+    #[command(subcommand)]
+    Inventory(InventoryCommand),
+    /// Write a consistent copy of the (possibly live) database.
+    Backup {
+        /// Where to write the copy; must not exist.
+        #[arg(long)]
+        to: PathBuf,
+    },
+}
+
+#[derive(Args)]
+struct ServeArgs {
+    /// Address to listen on.
+    #[arg(long, env = "DIDGATE_LISTEN", default_value = "127.0.0.1:8080")]
+    listen: String,
+    /// Serve a fresh throwaway database with demo inventory and account
+    /// (ignores --db) and print a ready-to-paste curl order.
+    #[arg(long)]
+    demo: bool,
+    /// Largest request body in bytes (413 above it).
+    #[arg(long, env = "DIDGATE_BODY_LIMIT", default_value_t = 65536)]
+    body_limit: usize,
+    /// Seconds a client has to send the request head.
+    #[arg(long, env = "DIDGATE_HEADER_TIMEOUT", default_value_t = 10)]
+    header_timeout: u64,
+    /// Seconds a client has to send the request body (408 after).
+    #[arg(long, env = "DIDGATE_BODY_TIMEOUT", default_value_t = 30)]
+    body_timeout: u64,
+    /// Connections served at once; more wait to be accepted.
+    #[arg(long, env = "DIDGATE_MAX_CONNECTIONS", default_value_t = 4096)]
+    max_connections: usize,
+    /// Seconds a verified key is trusted before it is re-checked (the
+    /// delay before a revocation takes effect).
+    #[arg(long, env = "DIDGATE_KEY_RECHECK", default_value_t = 2)]
+    key_recheck: u64,
+}
+
+#[derive(Subcommand)]
+enum AccountCommand {
+    /// Create an account and print its number and first API key.
+    Create {
+        #[arg(long)]
+        name: String,
+        /// Make it a sub-account of this account.
+        #[arg(long)]
+        parent: Option<String>,
+        /// Opening credit in hundredths (top-level accounts only).
+        #[arg(long, default_value_t = 0)]
+        credit100: i64,
+        /// Default forwarding type of new numbers (PHONE, SIP_URI, CALLFLOW, SIP_REGISTERED, TRUNK).
+        #[arg(long, requires = "forward_to")]
+        forward_type: Option<String>,
+        /// Default forwarding target of new numbers.
+        #[arg(long, requires = "forward_type")]
+        forward_to: Option<String>,
+        /// Print one JSON object.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Add a ledger credit to a top-level account.
+    Credit {
+        #[arg(long)]
+        account: String,
+        /// Amount in hundredths (1000 is 10.00).
+        #[arg(long)]
+        amount100: i64,
+    },
+}
+
+#[derive(Subcommand)]
+enum KeyCommand {
+    /// Create another API key for an account.
+    Create {
+        #[arg(long)]
+        account: String,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Revoke a key; running servers refuse it within seconds.
+    Revoke {
+        #[arg(long)]
+        key_id: String,
+    },
+}
+
+#[derive(Subcommand)]
+enum InventoryCommand {
+    /// Import catalog.csv and numbers.csv in one transaction.
+    Import {
+        #[arg(long)]
+        catalog: PathBuf,
+        #[arg(long)]
+        numbers: Option<PathBuf>,
+    },
+}
+
+fn main() {
+    let cli = Cli::parse();
+    init_tracing(cli.log_format);
+    if let Err(e) = run(cli) {
+        eprintln!("didgate: {e:#}");
+        std::process::exit(1);
+    }
+}
+
+fn init_tracing(format: LogFormat) {
+    let filter = tracing_subscriber::EnvFilter::try_from_env("DIDGATE_LOG")
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
+    match format {
+        LogFormat::Text => builder.init(),
+        LogFormat::Json => builder.json().init(),
+    }
+}
+
+fn print_key(created: &admin::CreatedKey, json: bool) -> Result<()> {
+    if json {
+        println!("{}", serde_json::to_string(created)?);
+    } else {
+        println!("account_number {}", created.account_number);
+        println!("key_id {}", created.key_id);
+        println!("api_key {}", created.api_key);
+        eprintln!("the api key is shown only now: store it safely");
+    }
+    Ok(())
+}
+
+fn run(cli: Cli) -> Result<()> {
+    let open =
+        || Db::open(&cli.db).with_context(|| format!("cannot open database {}", cli.db.display()));
+    match cli.command {
+        Command::Serve(args) => serve(cli.db, args),
+        Command::Init => {
+            open()?;
+            println!(
+                "database {} is at schema version {}",
+                cli.db.display(),
+                didgate::store::migrate::latest_version()
+            );
+            Ok(())
+        }
+        Command::Account(AccountCommand::Create {
+            name,
+            parent,
+            credit100,
+            forward_type,
+            forward_to,
+            json,
+        }) => {
+            let parent = parent.as_deref().map(admin::parse_account).transpose()?;
+            let credit = Money100::parse(&credit100.to_string())
+                .map_err(|e| anyhow::anyhow!("--credit100 {e}"))?;
+            let fwd = admin::forwarding(forward_type.as_deref(), forward_to.as_deref())?;
+            let created = admin::create_account(&mut open()?, &name, parent, credit, fwd)?;
+            print_key(&created, json)
+        }
+        Command::Account(AccountCommand::Credit { account, amount100 }) => {
+            let account = admin::parse_account(&account)?;
+            let balance = admin::credit(&mut open()?, &account, Money100(amount100))?;
+            println!("account {account} balance {}", balance.to_decimal());
+            Ok(())
+        }
+        Command::Key(KeyCommand::Create { account, json }) => {
+            let account = admin::parse_account(&account)?;
+            print_key(&admin::create_key(&mut open()?, &account)?, json)
+        }
+        Command::Key(KeyCommand::Revoke { key_id }) => {
+            admin::revoke_key(&mut open()?, &key_id)?;
+            println!("key {key_id} revoked");
+            Ok(())
+        }
+        Command::Inventory(InventoryCommand::Import { catalog, numbers }) => {
+            let stats = admin::import_files(&mut open()?, &catalog, numbers.as_deref())?;
+            println!(
+                "imported {} catalog rows; {} numbers read, {} new",
+                stats.catalog_rows, stats.numbers_read, stats.numbers_added
+            );
+            Ok(())
+        }
+        Command::Backup { to } => {
+            open()?.backup_to(&to)?;
+            println!("backup written to {}", to.display());
+            Ok(())
+        }
+    }
+}
+
+fn serve(db: PathBuf, args: ServeArgs) -> Result<()> {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?;
+    runtime.block_on(async move {
+        let listener = tokio::net::TcpListener::bind(&args.listen)
+            .await
+            .with_context(|| format!("cannot listen on {}", args.listen))?;
+        let addr = listener.local_addr()?;
+        let demo_db = args
+            .demo
+            .then(|| std::env::temp_dir().join(format!("didgate-demo-{}.db", std::process::id())));
+        let db = match &demo_db {
+            Some(path) => {
+                remove_db(path);
+                let created = admin::demo_setup(&mut Db::open(path)?)?;
+                print_demo(addr, path, &created);
+                path.clone()
+            }
+            None => db,
+        };
+        let mut config = didgate::Config::new(db);
+        config.body_limit = args.body_limit;
+        config.header_timeout = Duration::from_secs(args.header_timeout);
+        config.body_timeout = Duration::from_secs(args.body_timeout);
+        config.max_connections = args.max_connections.max(1);
+        config.key_recheck = Duration::from_secs(args.key_recheck);
+        tracing::info!(%addr, db = %config.db_path.display(), "serving");
+        let result = didgate::server::run(listener, config, shutdown_signal()).await;
+        if let Some(path) = demo_db {
+            remove_db(&path);
+        }
+        result.map_err(anyhow::Error::from)
+    })
+}
+
+fn remove_db(path: &std::path::Path) {
+    for suffix in ["", "-wal", "-shm"] {
+        let mut p = path.as_os_str().to_owned();
+        p.push(suffix);
+        let _ = std::fs::remove_file(p);
+    }
+}
+
+fn print_demo(addr: std::net::SocketAddr, path: &std::path::Path, created: &admin::CreatedKey) {
+    println!(
+        "didgate demo: throwaway database {} (removed on exit)",
+        path.display()
+    );
+    println!(
+        "demo account {} with balance {}",
+        created.account_number,
+        admin::DEMO_CREDIT.to_decimal()
+    );
+    println!("demo key {}", created.api_key);
+    println!();
+    println!("Buy the seed's number (New York, 212) with:");
+    println!();
+    println!(
+        "curl -s http://{addr}/api/v3.asp -H 'Content-Type: application/xml' -d '{}'",
+        admin::demo_order_xml(&created.api_key)
+    );
+    println!();
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = tokio::signal::ctrl_c();
+    #[cfg(unix)]
+    {
+        let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+            .expect("install SIGTERM handler");
+        tokio::select! {
+            _ = ctrl_c => {}
+            _ = term.recv() => {}
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = ctrl_c.await;
+    tracing::info!("shutdown requested");
+}

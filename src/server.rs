@@ -1,0 +1,223 @@
+//! HTTP transport: accepts connections, applies the transport limits,
+//! routes paths to codecs, and logs one line per request (never a key).
+
+use std::convert::Infallible;
+use std::future::Future;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Instant;
+
+use bytes::Bytes;
+use http::{HeaderValue, Method, Request, Response, StatusCode, header};
+use http_body_util::{BodyExt, Full, LengthLimitError, Limited};
+use hyper::body::Incoming;
+use hyper::server::conn::http1;
+use hyper::service::service_fn;
+use hyper_util::rt::{TokioIo, TokioTimer};
+use hyper_util::server::graceful::GracefulShutdown;
+use tokio::net::TcpListener;
+use tokio::sync::Semaphore;
+
+use crate::api::Codec;
+use crate::codec::xml::{self, XmlCodec};
+use crate::config::Config;
+use crate::error::Error;
+use crate::service::{Handled, Service};
+use crate::store::Store;
+
+struct App {
+    service: Service,
+    config: Config,
+    xml: Arc<dyn Codec>,
+}
+
+/// Serves until `shutdown` completes, then stops accepting, lets requests
+/// in flight finish (up to the grace period), flushes the writer and
+/// returns. Tests call this with a listener on port 0.
+pub async fn run(
+    listener: TcpListener,
+    config: Config,
+    shutdown: impl Future<Output = ()>,
+) -> Result<(), Error> {
+    let path = config.db_path.clone();
+    let readers = config.readers;
+    let store = crate::blocking::run(move || Store::open(&path, readers)).await?;
+    let service = Service::new(store.clone(), config.hash_parallelism, config.key_recheck);
+    let app = Arc::new(App {
+        service,
+        config,
+        xml: Arc::new(XmlCodec),
+    });
+
+    let mut http = http1::Builder::new();
+    http.timer(TokioTimer::new())
+        .header_read_timeout(app.config.header_timeout)
+        .max_headers(app.config.max_headers)
+        .keep_alive(true);
+    let graceful = GracefulShutdown::new();
+    let slots = Arc::new(Semaphore::new(app.config.max_connections));
+    tokio::pin!(shutdown);
+
+    loop {
+        // Waiting for a slot before accepting leaves extra clients in the
+        // kernel's listen queue while existing connections keep working.
+        let slot = tokio::select! {
+            slot = slots.clone().acquire_owned() => slot.expect("semaphore never closed"),
+            () = &mut shutdown => break,
+        };
+        let (stream, peer) = tokio::select! {
+            accepted = listener.accept() => match accepted {
+                Ok(a) => a,
+                Err(e) => {
+                    // Usually out of file descriptors: back off, do not spin.
+                    tracing::warn!(error = %e, "accept failed");
+                    tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+                    continue;
+                }
+            },
+            () = &mut shutdown => break,
+        };
+        let _ = stream.set_nodelay(true);
+        let app = app.clone();
+        let conn = http.serve_connection(
+            TokioIo::new(stream),
+            service_fn(move |req| {
+                let app = app.clone();
+                async move { Ok::<_, Infallible>(app.respond(req, peer).await) }
+            }),
+        );
+        let conn = graceful.watch(conn);
+        tokio::spawn(async move {
+            let _ = conn.await;
+            drop(slot);
+        });
+    }
+
+    drop(listener);
+    tracing::info!("shutting down: finishing requests in flight");
+    let grace = app.config.shutdown_grace;
+    if tokio::time::timeout(grace, graceful.shutdown())
+        .await
+        .is_err()
+    {
+        tracing::warn!("connections still open after {grace:?}; closing them");
+    }
+    store.close().await;
+    tracing::info!("stopped");
+    Ok(())
+}
+
+impl App {
+    /// Runs the request in its own task so that a panic becomes an
+    /// `INTERNAL` reply instead of a dropped connection.
+    async fn respond(
+        self: Arc<Self>,
+        req: Request<Incoming>,
+        peer: SocketAddr,
+    ) -> Response<Full<Bytes>> {
+        let start = Instant::now();
+        let method = req.method().clone();
+        // The path only: the GET form carries the key in the query string.
+        let path = req.uri().path().to_owned();
+        let app = self.clone();
+        let (status, handled) = match tokio::spawn(async move { app.route(req).await }).await {
+            Ok(done) => done,
+            Err(e) => {
+                tracing::error!(error = %e, "request handler panicked");
+                let err = Error::Store(crate::error::StoreError::Internal(
+                    "handler panicked".into(),
+                ));
+                (err.http_status(), Handled::error(&*self.xml, &err))
+            }
+        };
+        tracing::info!(
+            target: "didgate::request",
+            peer = %peer.ip(),
+            method = %method,
+            path = %path,
+            action = handled.action.unwrap_or("-"),
+            account = handled.account.as_deref().unwrap_or("-"),
+            code = handled.code.map_or("OK", |c| c.as_str()),
+            status,
+            latency_us = start.elapsed().as_micros() as u64,
+        );
+        let mut response = Response::new(Full::new(Bytes::from(handled.body)));
+        *response.status_mut() =
+            StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+        let headers = response.headers_mut();
+        headers.insert(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static(self.xml.content_type()),
+        );
+        if matches!(status, 408 | 413) {
+            // The rest of the body was not read; the connection cannot be reused.
+            headers.insert(header::CONNECTION, HeaderValue::from_static("close"));
+        }
+        if status == 503 {
+            headers.insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
+        }
+        response
+    }
+
+    async fn route(&self, req: Request<Incoming>) -> (u16, Handled) {
+        let xml = &*self.xml;
+        match (req.method(), req.uri().path()) {
+            (&Method::POST, "/api/v3.asp" | "/api/xml") => match self.read_body(req).await {
+                Ok(body) => match xml::decode(&body) {
+                    Ok(request) => (200, self.service.handle(request, self.xml.clone()).await),
+                    Err(e) => (e.http_status(), Handled::error(xml, &e)),
+                },
+                Err(e) => (e.http_status(), Handled::error(xml, &e)),
+            },
+            (&Method::GET, "/healthz") => {
+                if self.service.store().writer_healthy() {
+                    (
+                        200,
+                        Handled {
+                            body: b"ok\n".to_vec(),
+                            code: None,
+                            action: None,
+                            account: None,
+                        },
+                    )
+                } else {
+                    let e = Error::Store(crate::error::StoreError::Closed);
+                    (503, Handled::error(xml, &e))
+                }
+            }
+            (_, "/api/v3.asp" | "/api/xml") => {
+                let e = Error::MethodNotAllowed("POST");
+                (e.http_status(), Handled::error(xml, &e))
+            }
+            (_, "/healthz") => {
+                let e = Error::MethodNotAllowed("GET");
+                (e.http_status(), Handled::error(xml, &e))
+            }
+            _ => (404, Handled::error(xml, &Error::NoRoute)),
+        }
+    }
+
+    /// Reads the body within the size and time limits. A declared length
+    /// over the limit is refused before a byte of the body is read.
+    async fn read_body(&self, req: Request<Incoming>) -> Result<Bytes, Error> {
+        let limit = self.config.body_limit;
+        let declared = req
+            .headers()
+            .get(header::CONTENT_LENGTH)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.parse::<u64>().ok());
+        if declared.is_some_and(|n| n > limit as u64) {
+            return Err(Error::TooLarge(limit));
+        }
+        let timeout = self.config.body_timeout;
+        let collected =
+            tokio::time::timeout(timeout, Limited::new(req.into_body(), limit).collect())
+                .await
+                .map_err(|_| Error::BodyTimeout(timeout.as_secs()))?;
+        match collected {
+            Ok(body) => Ok(body.to_bytes()),
+            Err(e) if e.is::<LengthLimitError>() => Err(Error::TooLarge(limit)),
+            Err(_) => Err(Error::Malformed("could not read the request body".into())),
+        }
+    }
+}

@@ -1,0 +1,76 @@
+//! Loading numbers as the contract's `DID` records.
+
+use rusqlite::Connection;
+
+use super::Reader;
+use crate::domain::{AccountNumber, Did, DidStatus, DidType, Money100};
+use crate::error::{Error, StoreError};
+
+const SELECT_DID: &str = "
+    SELECT d.e164, a.did_type, d.sms_url, d.sms_email, d.sms_phone, d.forward_type, d.forward_to,
+           d.status, c.name, a.name, a.area_code, d.monthly100, d.setup100, d.rate_plan_id,
+           d.title, coalesce(o.number, ''), d.ordered_at
+      FROM dids d
+      JOIN areas a ON a.id = d.area_id
+      JOIN countries c ON c.id = a.country_id
+      LEFT JOIN accounts o ON o.id = d.account_id";
+
+fn row_to_did(r: &rusqlite::Row<'_>) -> rusqlite::Result<Did> {
+    let t: String = r.get(1)?;
+    let status: String = r.get(7)?;
+    Ok(Did {
+        e164: r.get(0)?,
+        did_type: DidType::parse(&t).unwrap_or(DidType::Geographic),
+        sms_url: r.get(2)?,
+        sms_email: r.get(3)?,
+        sms_phone: r.get(4)?,
+        forward_type: r.get(5)?,
+        forward_to: r.get(6)?,
+        status: match status.as_str() {
+            "active" => DidStatus::Active,
+            "aging" => DidStatus::Canceled,
+            _ => DidStatus::Available,
+        },
+        country_name: r.get(8)?,
+        area_name: r.get(9)?,
+        area_code: r.get(10)?,
+        monthly: Money100(r.get(11)?),
+        setup: Money100(r.get(12)?),
+        rate_plan_id: r.get(13)?,
+        title: r.get(14)?,
+        account_number: r.get(15)?,
+        order_date: r.get(16)?,
+    })
+}
+
+/// The numbers `e164s`, in the order given.
+pub(super) fn load(conn: &Connection, e164s: &[String]) -> Result<Vec<Did>, StoreError> {
+    let mut stmt = conn.prepare_cached(&format!("{SELECT_DID} WHERE d.e164 = ?1"))?;
+    e164s
+        .iter()
+        .map(|e| stmt.query_row([e], row_to_did).map_err(StoreError::from))
+        .collect()
+}
+
+impl Reader<'_> {
+    /// Every number an account owns (active or aging), by E.164; used by
+    /// tests and operators to check invariants.
+    pub fn dids_of(&self, account: &AccountNumber) -> Result<Vec<Did>, Error> {
+        let mut stmt = self
+            .conn
+            .prepare_cached(&format!("{SELECT_DID} WHERE o.number = ?1 ORDER BY d.e164"))?;
+        let rows = stmt.query_map([account.as_str()], row_to_did)?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    /// How many numbers of an area are in stock, counted from the numbers
+    /// themselves (not the maintained counter), to check the counter.
+    pub fn counted_stock(&self, area_id: &str) -> Result<(i64, i64), Error> {
+        Ok(self.conn.query_row(
+            "SELECT (SELECT count(*) FROM dids WHERE area_id = ?1 AND status = 'available'),
+                    (SELECT stock FROM areas WHERE id = ?1)",
+            [area_id],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )?)
+    }
+}

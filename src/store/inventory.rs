@@ -1,0 +1,143 @@
+//! Loading the catalog and numbers in one transaction.
+
+use std::collections::HashSet;
+
+use rusqlite::{TransactionBehavior, params};
+
+use super::Db;
+use crate::domain::{AreaId, CountryId, DidType, E164, Money100, RatePlanId};
+use crate::error::Error;
+
+/// One row of `catalog.csv`, already parsed.
+#[derive(Debug, Clone)]
+pub struct CatalogRow {
+    pub country_id: CountryId,
+    pub country_name: String,
+    /// `(state_id, state_name, state_code)`, absent for countries without states.
+    pub state: Option<(String, String, String)>,
+    pub area_id: AreaId,
+    pub area_name: String,
+    pub area_code: String,
+    pub did_type: DidType,
+    pub rate_plan_id: RatePlanId,
+    pub rate_plan_name: String,
+    pub monthly: Money100,
+    pub setup: Money100,
+}
+
+/// One row of `numbers.csv`, with where it came from for error messages.
+#[derive(Debug, Clone)]
+pub struct NumberRow {
+    pub e164: E164,
+    pub area_id: AreaId,
+    /// `file:line`, named in the error if the row is refused.
+    pub origin: String,
+}
+
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct ImportStats {
+    pub catalog_rows: u64,
+    pub numbers_read: u64,
+    pub numbers_added: u64,
+}
+
+impl Db {
+    /// Upserts the catalog and inserts the numbers not yet known, in one
+    /// transaction: any error (from `numbers` or from a row) leaves the
+    /// database as it was. Re-importing the same data writes nothing.
+    pub fn import(
+        &mut self,
+        catalog: &[CatalogRow],
+        numbers: impl Iterator<Item = Result<NumberRow, Error>>,
+        mut progress: impl FnMut(u64),
+    ) -> Result<ImportStats, Error> {
+        let tx = self
+            .conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let mut stats = ImportStats {
+            catalog_rows: catalog.len() as u64,
+            ..Default::default()
+        };
+        {
+            let mut country = tx.prepare(
+                "INSERT INTO countries (id, name) VALUES (?1, ?2)
+                 ON CONFLICT (id) DO UPDATE SET name = excluded.name WHERE name <> excluded.name",
+            )?;
+            let mut state = tx.prepare(
+                "INSERT INTO states (id, country_id, name, code) VALUES (?1, ?2, ?3, ?4)
+                 ON CONFLICT (id) DO UPDATE SET country_id = excluded.country_id, name = excluded.name,
+                        code = excluded.code
+                  WHERE (country_id, name, code) IS NOT (excluded.country_id, excluded.name, excluded.code)",
+            )?;
+            let mut area = tx.prepare(
+                "INSERT INTO areas (id, country_id, state_id, name, area_code, did_type)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6)
+                 ON CONFLICT (id) DO UPDATE SET country_id = excluded.country_id,
+                        state_id = excluded.state_id, name = excluded.name,
+                        area_code = excluded.area_code, did_type = excluded.did_type
+                  WHERE (country_id, state_id, name, area_code, did_type) IS NOT
+                        (excluded.country_id, excluded.state_id, excluded.name, excluded.area_code, excluded.did_type)",
+            )?;
+            let mut plan = tx.prepare(
+                "INSERT INTO rate_plans (id, name) VALUES (?1, ?2)
+                 ON CONFLICT (id) DO UPDATE SET name = excluded.name WHERE name <> excluded.name",
+            )?;
+            let mut price = tx.prepare(
+                "INSERT INTO area_rate_plans (area_id, rate_plan_id, monthly100, setup100) VALUES (?1, ?2, ?3, ?4)
+                 ON CONFLICT (area_id, rate_plan_id) DO UPDATE SET monthly100 = excluded.monthly100,
+                        setup100 = excluded.setup100
+                  WHERE (monthly100, setup100) IS NOT (excluded.monthly100, excluded.setup100)",
+            )?;
+            for row in catalog {
+                country.execute(params![row.country_id.as_str(), row.country_name])?;
+                let state_id = row.state.as_ref().map(|(id, _, _)| id.as_str());
+                if let Some((id, name, code)) = &row.state {
+                    state.execute(params![id, row.country_id.as_str(), name, code])?;
+                }
+                area.execute(params![
+                    row.area_id.as_str(),
+                    row.country_id.as_str(),
+                    state_id,
+                    row.area_name,
+                    row.area_code,
+                    row.did_type.as_str()
+                ])?;
+                plan.execute(params![row.rate_plan_id.as_str(), row.rate_plan_name])?;
+                price.execute(params![
+                    row.area_id.as_str(),
+                    row.rate_plan_id.as_str(),
+                    row.monthly.0,
+                    row.setup.0
+                ])?;
+            }
+        }
+        {
+            let known_areas: HashSet<String> = tx
+                .prepare("SELECT id FROM areas")?
+                .query_map([], |r| r.get(0))?
+                .collect::<Result<_, _>>()?;
+            let mut insert = tx.prepare(
+                "INSERT INTO dids (e164, area_id) VALUES (?1, ?2) ON CONFLICT (e164) DO NOTHING",
+            )?;
+            for row in numbers {
+                let row = row?;
+                if !known_areas.contains(row.area_id.as_str()) {
+                    return Err(crate::error::ParamError::Invalid {
+                        name: "area_id",
+                        reason: format!("{} at {} is not in the catalog", row.area_id, row.origin),
+                    }
+                    .into());
+                }
+                stats.numbers_added +=
+                    insert.execute(params![row.e164.as_str(), row.area_id.as_str()])? as u64;
+                stats.numbers_read += 1;
+                if stats.numbers_read % 10_000 == 0 {
+                    progress(stats.numbers_read);
+                }
+            }
+            progress(stats.numbers_read);
+        }
+        tx.commit()?;
+        Ok(stats)
+    }
+}

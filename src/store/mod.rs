@@ -1,0 +1,158 @@
+//! The store: the only module that knows SQL.
+//!
+//! - [`Db`] is one read-write connection. The CLI uses it directly; the
+//!   server gives one to the writer thread.
+//! - [`Store`] is the server's handle: mutations go to the single writer
+//!   thread ([`writer`]) which commits them in groups; reads run on a small
+//!   pool of read-only connections ([`read`]) off the async workers.
+//!
+//! Nothing outside this module sees a rusqlite type.
+
+mod accounts;
+mod catalog;
+mod dids;
+mod inventory;
+pub mod migrate;
+mod mutation;
+mod order;
+mod read;
+pub mod writer;
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+
+use rusqlite::{Connection, OpenFlags};
+
+use crate::error::{Error, StoreError};
+
+pub use accounts::{KeyRecord, NewAccount};
+pub use inventory::{CatalogRow, ImportStats, NumberRow};
+pub use mutation::{Mutation, Outcome};
+pub use order::{OrderOutcome, OrderSpec};
+pub use read::Reader;
+pub use writer::{IdempotencyKey, Job};
+
+/// How long a connection waits for a lock held by another process (the
+/// CLI crediting an account while the server runs) before giving up.
+const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
+
+fn configure(conn: &Connection) -> Result<(), StoreError> {
+    conn.busy_timeout(BUSY_TIMEOUT)?;
+    conn.pragma_update(None, "foreign_keys", "ON")?;
+    conn.pragma_update(None, "synchronous", "FULL")?;
+    Ok(())
+}
+
+/// One read-write connection, configured and migrated.
+pub struct Db {
+    conn: Connection,
+}
+
+impl Db {
+    /// Opens (creating if needed) and migrates the database at `path`.
+    pub fn open(path: &Path) -> Result<Db, StoreError> {
+        let mut conn = Connection::open(path)?;
+        conn.busy_timeout(BUSY_TIMEOUT)?;
+        // WAL lets readers run beside the writer; it is a property of the
+        // file, so setting it once suffices, but it is cheap to repeat.
+        let mode: String = conn.query_row("PRAGMA journal_mode=WAL", [], |r| r.get(0))?;
+        if !mode.eq_ignore_ascii_case("wal") && !mode.eq_ignore_ascii_case("memory") {
+            return Err(StoreError::Internal(format!(
+                "could not enable WAL (got {mode})"
+            )));
+        }
+        configure(&conn)?;
+        migrate::migrate(&mut conn)?;
+        Ok(Db { conn })
+    }
+
+    /// A read view over this connection, for the CLI and tests.
+    pub fn reader(&self) -> Reader<'_> {
+        Reader::new(&self.conn)
+    }
+
+    /// Runs `integrity_check`, for tests and operators.
+    pub fn integrity_check(&self) -> Result<String, StoreError> {
+        Ok(self
+            .conn
+            .query_row("PRAGMA integrity_check", [], |r| r.get(0))?)
+    }
+}
+
+/// The server's handle on the database. Cheap to clone.
+#[derive(Clone)]
+pub struct Store {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    writer: writer::Handle,
+    pool: read::Pool,
+}
+
+impl Store {
+    /// Opens the database, starts the writer thread and opens `readers`
+    /// read-only connections.
+    pub fn open(path: &Path, readers: usize) -> Result<Store, Error> {
+        let db = Db::open(path)?;
+        let path: PathBuf = path.to_owned();
+        let mut conns = Vec::with_capacity(readers);
+        for _ in 0..readers.max(1) {
+            let conn = Connection::open_with_flags(
+                &path,
+                OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+            )
+            .map_err(StoreError::from)?;
+            conn.busy_timeout(BUSY_TIMEOUT).map_err(StoreError::from)?;
+            conns.push(conn);
+        }
+        Ok(Store {
+            inner: Arc::new(Inner {
+                writer: writer::Handle::start(db)?,
+                pool: read::Pool::new(conns),
+            }),
+        })
+    }
+
+    /// Runs `f` against a read-only connection, off the async workers.
+    pub async fn read<T, F>(&self, f: F) -> Result<T, Error>
+    where
+        F: FnOnce(&Reader<'_>) -> Result<T, Error> + Send + 'static,
+        T: Send + 'static,
+    {
+        self.inner.pool.run(f).await
+    }
+
+    /// Queues a mutation for the writer and waits until it is durable (or
+    /// refused). `Ok` holds the rendered reply, fresh or replayed.
+    pub async fn write(&self, job: Job) -> Result<Vec<u8>, Error> {
+        self.inner.writer.submit(job).await
+    }
+
+    /// Whether the writer thread is alive and draining its queue.
+    pub fn writer_healthy(&self) -> bool {
+        self.inner.writer.healthy()
+    }
+
+    /// Stops taking mutations, lets the writer commit what is queued and
+    /// waits for it to finish.
+    pub async fn close(&self) {
+        self.inner.writer.close().await;
+    }
+}
+
+impl Db {
+    /// Copies the database with SQLite's online backup, consistent even
+    /// while a server writes to it.
+    pub fn backup_to(&self, path: &Path) -> Result<(), StoreError> {
+        if path.exists() {
+            return Err(StoreError::Internal(format!(
+                "{} exists: choose a new file",
+                path.display()
+            )));
+        }
+        self.conn.backup(rusqlite::MAIN_DB, path, None)?;
+        Ok(())
+    }
+}

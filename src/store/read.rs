@@ -1,0 +1,72 @@
+//! The pool of read-only connections and the [`Reader`] view over one.
+
+use std::sync::{Arc, Mutex};
+
+use rusqlite::Connection;
+use tokio::sync::Semaphore;
+
+use crate::error::{Error, StoreError};
+
+/// Read queries, as methods (see `catalog.rs`, `accounts.rs`, `dids.rs`).
+/// Holding a `Reader` means holding a connection; it never writes.
+pub struct Reader<'c> {
+    pub(super) conn: &'c Connection,
+}
+
+impl<'c> Reader<'c> {
+    pub(super) fn new(conn: &'c Connection) -> Self {
+        Reader { conn }
+    }
+}
+
+pub(super) struct Pool {
+    conns: Arc<Mutex<Vec<Connection>>>,
+    permits: Arc<Semaphore>,
+}
+
+impl Pool {
+    pub(super) fn new(conns: Vec<Connection>) -> Pool {
+        let permits = Arc::new(Semaphore::new(conns.len()));
+        Pool {
+            conns: Arc::new(Mutex::new(conns)),
+            permits,
+        }
+    }
+
+    pub(super) async fn run<T, F>(&self, f: F) -> Result<T, Error>
+    where
+        F: FnOnce(&Reader<'_>) -> Result<T, Error> + Send + 'static,
+        T: Send + 'static,
+    {
+        // A permit guarantees a connection is free, so the blocking task
+        // never waits on the mutex for long.
+        let permit = self
+            .permits
+            .clone()
+            .acquire_owned()
+            .await
+            .map_err(|_| StoreError::Closed)?;
+        let conns = self.conns.clone();
+        crate::blocking::run(move || {
+            let conn = conns.lock().unwrap_or_else(|p| p.into_inner()).pop();
+            let Some(conn) = conn else {
+                return Err(StoreError::Internal("read pool empty despite permit".into()).into());
+            };
+            // Return the connection even if `f` panics.
+            struct Return<'a>(&'a Mutex<Vec<Connection>>, Option<Connection>);
+            impl Drop for Return<'_> {
+                fn drop(&mut self) {
+                    if let Some(c) = self.1.take() {
+                        self.0.lock().unwrap_or_else(|p| p.into_inner()).push(c);
+                    }
+                }
+            }
+            let guard = Return(&conns, Some(conn));
+            let result = f(&Reader::new(guard.1.as_ref().expect("connection present")));
+            drop(guard);
+            drop(permit);
+            result
+        })
+        .await
+    }
+}

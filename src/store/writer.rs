@@ -1,0 +1,252 @@
+//! The single writer thread and its group commit.
+//!
+//! Callers queue [`Job`]s on a channel. The thread takes everything queued
+//! (up to [`MAX_BATCH`]), opens one transaction, runs each job inside its own
+//! SAVEPOINT so a failing job never undoes another, commits once and only
+//! then answers every caller. One fsync thus pays for a whole batch, and no
+//! caller hears "done" before its change is durable.
+
+use std::panic::{AssertUnwindSafe, catch_unwind};
+use std::sync::atomic::{AtomicBool, AtomicI64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::thread::JoinHandle;
+
+use rusqlite::{Connection, OptionalExtension, params};
+use tokio::sync::{mpsc, oneshot};
+
+use super::Db;
+use super::mutation::{self, Mutation, Outcome};
+use crate::domain::{RequestId, UnixTime, now};
+use crate::error::{DomainError, Error, StoreError};
+
+/// The most jobs one transaction takes; bounds the latency a batch adds.
+const MAX_BATCH: usize = 512;
+/// Jobs that may wait for the writer before callers feel back-pressure.
+const QUEUE: usize = 4096;
+/// How long idempotency records are kept (the contract promises 24 hours).
+pub const IDEMPOTENCY_RETENTION_SECS: i64 = 48 * 3600;
+
+/// Turns a fresh outcome into the bytes of the reply. Supplied by the
+/// caller (who knows the codec); the store stores the bytes opaquely so a
+/// retry is answered byte for byte.
+pub type Render = Box<dyn FnOnce(&Outcome) -> Vec<u8> + Send>;
+
+/// Identifies a request for idempotency: at most once per account and
+/// `REQUEST_ID`; the fingerprint tells a true retry from a reuse.
+pub struct IdempotencyKey {
+    pub account_id: i64,
+    pub request_id: RequestId,
+    pub fingerprint: [u8; 32],
+}
+
+/// One mutation and how to treat it.
+pub struct Job {
+    pub mutation: Mutation,
+    /// `TEST=TRUE`: run everything, then roll this job back.
+    pub test: bool,
+    pub idempotency: Option<IdempotencyKey>,
+    pub render: Render,
+}
+
+struct Queued {
+    job: Job,
+    reply: oneshot::Sender<Result<Vec<u8>, Error>>,
+}
+
+pub(super) struct Handle {
+    tx: Mutex<Option<mpsc::Sender<Queued>>>,
+    thread: Mutex<Option<JoinHandle<()>>>,
+    state: Arc<State>,
+}
+
+/// What the health check reads: whether the thread is alive and when it
+/// last started or finished a batch while work was pending.
+struct State {
+    alive: AtomicBool,
+    busy_since: AtomicI64,
+}
+
+impl Handle {
+    pub(super) fn start(db: Db) -> Result<Handle, StoreError> {
+        let (tx, rx) = mpsc::channel(QUEUE);
+        let state = Arc::new(State {
+            alive: AtomicBool::new(true),
+            busy_since: AtomicI64::new(0),
+        });
+        let thread_state = state.clone();
+        let thread = std::thread::Builder::new()
+            .name("didgate-writer".into())
+            .spawn(move || {
+                run(db.conn, rx, &thread_state);
+                thread_state.alive.store(false, Ordering::SeqCst);
+            })
+            .map_err(|e| StoreError::Internal(format!("cannot start writer thread: {e}")))?;
+        Ok(Handle {
+            tx: Mutex::new(Some(tx)),
+            thread: Mutex::new(Some(thread)),
+            state,
+        })
+    }
+
+    pub(super) async fn submit(&self, job: Job) -> Result<Vec<u8>, Error> {
+        let sender = self.tx.lock().unwrap_or_else(|p| p.into_inner()).clone();
+        let Some(sender) = sender else {
+            return Err(StoreError::Closed.into());
+        };
+        let (reply, answer) = oneshot::channel();
+        if sender.send(Queued { job, reply }).await.is_err() {
+            return Err(StoreError::Closed.into());
+        }
+        drop(sender);
+        // A dropped reply sender means the writer died mid-batch; nothing
+        // was acknowledged, so the caller may retry.
+        answer.await.unwrap_or(Err(StoreError::Closed.into()))
+    }
+
+    /// Alive, and not stuck on one batch for more than 10 seconds.
+    pub(super) fn healthy(&self) -> bool {
+        let busy = self.state.busy_since.load(Ordering::SeqCst);
+        self.state.alive.load(Ordering::SeqCst) && (busy == 0 || now() - busy < 10)
+    }
+
+    pub(super) async fn close(&self) {
+        drop(self.tx.lock().unwrap_or_else(|p| p.into_inner()).take());
+        let thread = self.thread.lock().unwrap_or_else(|p| p.into_inner()).take();
+        if let Some(thread) = thread {
+            // The thread exits once the queue is drained and every sender
+            // (including clones held by in-flight submits) is gone.
+            let _ = crate::blocking::run(move || thread.join()).await;
+        }
+    }
+}
+
+fn run(mut conn: Connection, mut rx: mpsc::Receiver<Queued>, state: &State) {
+    let mut last_prune: UnixTime = 0;
+    let mut batch = Vec::with_capacity(MAX_BATCH);
+    while let Some(first) = rx.blocking_recv() {
+        batch.push(first);
+        while batch.len() < MAX_BATCH {
+            match rx.try_recv() {
+                Ok(q) => batch.push(q),
+                Err(_) => break,
+            }
+        }
+        let t = now();
+        state.busy_since.store(t, Ordering::SeqCst);
+        let prune = t - last_prune >= 60;
+        if prune {
+            last_prune = t;
+        }
+        commit_batch(&mut conn, &mut batch, t, prune);
+        state.busy_since.store(0, Ordering::SeqCst);
+    }
+}
+
+/// Runs one batch in one transaction and answers every caller after the
+/// commit. If the transaction cannot begin or commit, every job in the
+/// batch is answered `UNAVAILABLE` and nothing of it is kept.
+fn commit_batch(conn: &mut Connection, batch: &mut Vec<Queued>, now: UnixTime, prune: bool) {
+    if let Err(e) = conn.execute_batch("BEGIN IMMEDIATE") {
+        tracing::error!(error = %e, jobs = batch.len(), "cannot begin write transaction");
+        fail_all(batch, &e);
+        return;
+    }
+    let mut answers = Vec::with_capacity(batch.len());
+    for queued in batch.drain(..) {
+        let result = run_in_savepoint(conn, queued.job, now);
+        answers.push((queued.reply, result));
+    }
+    if prune {
+        let cutoff = now - IDEMPOTENCY_RETENTION_SECS;
+        if let Err(e) = conn.execute("DELETE FROM idempotency WHERE created_at < ?1", [cutoff]) {
+            tracing::warn!(error = %e, "cannot prune idempotency records");
+        }
+    }
+    match conn.execute_batch("COMMIT") {
+        Ok(()) => {
+            tracing::debug!(jobs = answers.len(), "batch committed");
+            for (reply, result) in answers {
+                let _ = reply.send(result);
+            }
+        }
+        Err(e) => {
+            tracing::error!(error = %e, jobs = answers.len(), "commit failed, batch rolled back");
+            let _ = conn.execute_batch("ROLLBACK");
+            for (reply, _) in answers {
+                let _ = reply.send(Err(StoreError::Unavailable(e.to_string()).into()));
+            }
+        }
+    }
+}
+
+fn fail_all(batch: &mut Vec<Queued>, e: &rusqlite::Error) {
+    for queued in batch.drain(..) {
+        let _ = queued
+            .reply
+            .send(Err(StoreError::Unavailable(e.to_string()).into()));
+    }
+}
+
+fn run_in_savepoint(conn: &Connection, job: Job, now: UnixTime) -> Result<Vec<u8>, Error> {
+    conn.execute_batch("SAVEPOINT job")?;
+    let test = job.test;
+    // A panic in a job (or its renderer) is a bug; it must not take the
+    // writer thread, and with it every later request, down.
+    let result = catch_unwind(AssertUnwindSafe(|| run_job(conn, job, now))).unwrap_or_else(|p| {
+        let what = p
+            .downcast_ref::<&str>()
+            .map(|s| s.to_string())
+            .or_else(|| p.downcast_ref::<String>().cloned())
+            .unwrap_or_default();
+        Err(StoreError::Internal(format!("writer job panicked: {what}")).into())
+    });
+    let keep = result.is_ok() && !test;
+    let end = if keep {
+        "RELEASE job"
+    } else {
+        "ROLLBACK TO job; RELEASE job"
+    };
+    conn.execute_batch(end)?;
+    result
+}
+
+fn run_job(conn: &Connection, job: Job, now: UnixTime) -> Result<Vec<u8>, Error> {
+    let idempotency = if job.test { None } else { job.idempotency };
+    if let Some(key) = &idempotency {
+        let seen: Option<(Vec<u8>, Vec<u8>)> = conn
+            .prepare_cached(
+                "SELECT fingerprint, response FROM idempotency WHERE account_id = ?1 AND request_id = ?2",
+            )?
+            .query_row(params![key.account_id, key.request_id.as_str()], |r| {
+                Ok((r.get(0)?, r.get(1)?))
+            })
+            .optional()?;
+        if let Some((fingerprint, response)) = seen {
+            return if fingerprint == key.fingerprint {
+                Ok(response)
+            } else {
+                Err(DomainError::Conflict(format!(
+                    "REQUEST_ID {} was already used with other parameters: use a new REQUEST_ID",
+                    key.request_id
+                ))
+                .into())
+            };
+        }
+    }
+    let outcome = mutation::apply(conn, job.mutation, now)?;
+    let bytes = (job.render)(&outcome);
+    if let Some(key) = idempotency {
+        conn.prepare_cached(
+            "INSERT INTO idempotency (account_id, request_id, fingerprint, response, created_at)
+             VALUES (?1, ?2, ?3, ?4, ?5)",
+        )?
+        .execute(params![
+            key.account_id,
+            key.request_id.as_str(),
+            &key.fingerprint[..],
+            &bytes,
+            now
+        ])?;
+    }
+    Ok(bytes)
+}
