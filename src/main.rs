@@ -93,7 +93,7 @@ enum AccountCommand {
         #[arg(long)]
         parent: Option<String>,
         /// Opening credit in hundredths (top-level accounts only).
-        #[arg(long, default_value_t = 0)]
+        #[arg(long, default_value_t = 0, allow_negative_numbers = true)]
         credit100: i64,
         /// Default forwarding type of new numbers (PHONE, SIP_URI, CALLFLOW, SIP_REGISTERED, TRUNK).
         #[arg(long, requires = "forward_to")]
@@ -109,8 +109,8 @@ enum AccountCommand {
     Credit {
         #[arg(long)]
         account: String,
-        /// Amount in hundredths (1000 is 10.00).
-        #[arg(long)]
+        /// Amount in hundredths (1000 is 10.00); must be positive.
+        #[arg(long, allow_negative_numbers = true)]
         amount100: i64,
     },
 }
