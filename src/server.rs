@@ -174,7 +174,7 @@ impl App {
                     (
                         200,
                         Handled {
-                            body: b"ok\n".to_vec(),
+                            body: xml.render(&crate::domain::Reply::default()),
                             code: None,
                             action: None,
                             account: None,
