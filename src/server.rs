@@ -164,7 +164,12 @@ impl App {
         match (req.method(), req.uri().path()) {
             (&Method::POST, "/api/v3.asp" | "/api/xml") => match self.read_body(req).await {
                 Ok(body) => match xml::decode(&body) {
-                    Ok(request) => (200, self.service.handle(request, self.xml.clone()).await),
+                    Ok(request) => {
+                        let handled = self.service.handle(request, self.xml.clone()).await;
+                        // Action and authentication errors travel with 200;
+                        // storage trouble and bugs with their own status.
+                        (handled.code.map_or(200, |c| c.http_status()), handled)
+                    }
                     Err(e) => (e.http_status(), Handled::error(xml, &e)),
                 },
                 Err(e) => (e.http_status(), Handled::error(xml, &e)),

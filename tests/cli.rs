@@ -19,15 +19,27 @@ fn didgate(db: &Path, args: &[&str]) -> Output {
 
 #[track_caller]
 fn ok(out: &Output) -> String {
-    assert!(out.status.success(), "stderr: {}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "stderr: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     String::from_utf8(out.stdout.clone()).unwrap()
 }
 
 #[track_caller]
 fn fails(out: &Output) -> String {
-    assert!(!out.status.success(), "unexpected success: {}", String::from_utf8_lossy(&out.stdout));
+    assert!(
+        !out.status.success(),
+        "unexpected success: {}",
+        String::from_utf8_lossy(&out.stdout)
+    );
     let err = String::from_utf8(out.stderr.clone()).unwrap();
-    assert_eq!(err.trim_end().lines().count(), 1, "errors are one line: {err}");
+    assert_eq!(
+        err.trim_end().lines().count(),
+        1,
+        "errors are one line: {err}"
+    );
     err
 }
 
@@ -62,12 +74,33 @@ fn account_create_json_prints_number_key_and_key_id() {
     let db = dir.path().join("d.db");
     let v = json(&didgate(
         &db,
-        &["account", "create", "--name", "Acme", "--credit100", "500", "--forward-type", "PHONE", "--forward-to", "12125550000", "--json"],
+        &[
+            "account",
+            "create",
+            "--name",
+            "Acme",
+            "--credit100",
+            "500",
+            "--forward-type",
+            "PHONE",
+            "--forward-to",
+            "12125550000",
+            "--json",
+        ],
     ));
     let number = v["account_number"].as_str().unwrap();
     assert!(AccountNumber::parse(number).is_ok());
-    assert!(v["api_key"].as_str().unwrap().starts_with(&format!("dg_{}_", v["key_id"].as_str().unwrap())));
-    let balance = Db::open(&db).unwrap().reader().balance_of(&AccountNumber::parse(number).unwrap()).unwrap();
+    assert!(
+        v["api_key"]
+            .as_str()
+            .unwrap()
+            .starts_with(&format!("dg_{}_", v["key_id"].as_str().unwrap()))
+    );
+    let balance = Db::open(&db)
+        .unwrap()
+        .reader()
+        .balance_of(&AccountNumber::parse(number).unwrap())
+        .unwrap();
     assert_eq!(balance.0, 500);
     // The key itself is never stored, only its hash.
     let raw = std::fs::read(&db).unwrap();
@@ -79,17 +112,69 @@ fn account_create_json_prints_number_key_and_key_id() {
 fn credit_goes_through_the_ledger_and_refuses_sub_accounts() {
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("d.db");
-    let top = json(&didgate(&db, &["account", "create", "--name", "Top", "--json"]));
+    let top = json(&didgate(
+        &db,
+        &["account", "create", "--name", "Top", "--json"],
+    ));
     let top = top["account_number"].as_str().unwrap().to_owned();
-    let out = ok(&didgate(&db, &["account", "credit", "--account", &top, "--amount100", "1234"]));
+    let out = ok(&didgate(
+        &db,
+        &[
+            "account",
+            "credit",
+            "--account",
+            &top,
+            "--amount100",
+            "1234",
+        ],
+    ));
     assert!(out.contains("12.34"), "{out}");
-    let sub = json(&didgate(&db, &["account", "create", "--name", "Sub", "--parent", &top, "--json"]));
+    let sub = json(&didgate(
+        &db,
+        &[
+            "account", "create", "--name", "Sub", "--parent", &top, "--json",
+        ],
+    ));
     let sub = sub["account_number"].as_str().unwrap().to_owned();
-    assert!(fails(&didgate(&db, &["account", "credit", "--account", &sub, "--amount100", "1"])).contains("sub-account"));
-    fails(&didgate(&db, &["account", "credit", "--account", &top, "--amount100", "0"]));
-    fails(&didgate(&db, &["account", "credit", "--account", &top, "--amount100", "-5"]));
-    fails(&didgate(&db, &["account", "credit", "--account", "9999999999", "--amount100", "5"]));
-    fails(&didgate(&db, &["account", "create", "--name", "Sub2", "--parent", &top, "--credit100", "5"]));
+    assert!(
+        fails(&didgate(
+            &db,
+            &["account", "credit", "--account", &sub, "--amount100", "1"]
+        ))
+        .contains("sub-account")
+    );
+    fails(&didgate(
+        &db,
+        &["account", "credit", "--account", &top, "--amount100", "0"],
+    ));
+    fails(&didgate(
+        &db,
+        &["account", "credit", "--account", &top, "--amount100", "-5"],
+    ));
+    fails(&didgate(
+        &db,
+        &[
+            "account",
+            "credit",
+            "--account",
+            "9999999999",
+            "--amount100",
+            "5",
+        ],
+    ));
+    fails(&didgate(
+        &db,
+        &[
+            "account",
+            "create",
+            "--name",
+            "Sub2",
+            "--parent",
+            &top,
+            "--credit100",
+            "5",
+        ],
+    ));
     let reader_db = Db::open(&db).unwrap();
     let r = reader_db.reader();
     let top = AccountNumber::parse(&top).unwrap();
@@ -101,13 +186,34 @@ fn credit_goes_through_the_ledger_and_refuses_sub_accounts() {
 fn key_create_and_revoke() {
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("d.db");
-    let a = json(&didgate(&db, &["account", "create", "--name", "A", "--json"]));
-    let k = json(&didgate(&db, &["key", "create", "--account", a["account_number"].as_str().unwrap(), "--json"]));
+    let a = json(&didgate(
+        &db,
+        &["account", "create", "--name", "A", "--json"],
+    ));
+    let k = json(&didgate(
+        &db,
+        &[
+            "key",
+            "create",
+            "--account",
+            a["account_number"].as_str().unwrap(),
+            "--json",
+        ],
+    ));
     assert_eq!(k["account_number"], a["account_number"]);
     assert_ne!(k["key_id"], a["key_id"]);
-    ok(&didgate(&db, &["key", "revoke", "--key-id", k["key_id"].as_str().unwrap()]));
-    fails(&didgate(&db, &["key", "revoke", "--key-id", "0000000000000000"]));
-    fails(&didgate(&db, &["key", "revoke", "--key-id", "not-a-key-id"]));
+    ok(&didgate(
+        &db,
+        &["key", "revoke", "--key-id", k["key_id"].as_str().unwrap()],
+    ));
+    fails(&didgate(
+        &db,
+        &["key", "revoke", "--key-id", "0000000000000000"],
+    ));
+    fails(&didgate(
+        &db,
+        &["key", "revoke", "--key-id", "not-a-key-id"],
+    ));
     fails(&didgate(&db, &["key", "create", "--account", "12345"]));
 }
 
@@ -116,8 +222,19 @@ fn inventory_import_is_idempotent() {
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("d.db");
     let catalog = write(dir.path(), "catalog.csv", CATALOG);
-    let numbers = write(dir.path(), "numbers.csv", "e164,area_id\n12125550001,ny-212\n12125550002,ny-212\n33100000001,fr-1\n");
-    let args = ["inventory", "import", "--catalog", catalog.to_str().unwrap(), "--numbers", numbers.to_str().unwrap()];
+    let numbers = write(
+        dir.path(),
+        "numbers.csv",
+        "e164,area_id\n12125550001,ny-212\n12125550002,ny-212\n33100000001,fr-1\n",
+    );
+    let args = [
+        "inventory",
+        "import",
+        "--catalog",
+        catalog.to_str().unwrap(),
+        "--numbers",
+        numbers.to_str().unwrap(),
+    ];
     assert!(ok(&didgate(&db, &args)).contains("3 new"));
     assert!(ok(&didgate(&db, &args)).contains("0 new"));
     let d = Db::open(&db).unwrap();
@@ -130,8 +247,22 @@ fn bad_number_row_names_file_and_line_and_imports_nothing() {
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("d.db");
     let catalog = write(dir.path(), "catalog.csv", CATALOG);
-    let numbers = write(dir.path(), "numbers.csv", "e164,area_id\n12125550001,ny-212\n12x,ny-212\n");
-    let err = fails(&didgate(&db, &["inventory", "import", "--catalog", catalog.to_str().unwrap(), "--numbers", numbers.to_str().unwrap()]));
+    let numbers = write(
+        dir.path(),
+        "numbers.csv",
+        "e164,area_id\n12125550001,ny-212\n12x,ny-212\n",
+    );
+    let err = fails(&didgate(
+        &db,
+        &[
+            "inventory",
+            "import",
+            "--catalog",
+            catalog.to_str().unwrap(),
+            "--numbers",
+            numbers.to_str().unwrap(),
+        ],
+    ));
     assert!(err.contains("numbers.csv:3"), "{err}");
     let d = Db::open(&db).unwrap();
     // Nothing at all was imported, not even the catalog.
@@ -143,23 +274,72 @@ fn unknown_area_and_extra_columns_are_refused() {
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("d.db");
     let catalog = write(dir.path(), "catalog.csv", CATALOG);
-    let numbers = write(dir.path(), "numbers.csv", "e164,area_id\n12125550001,nowhere\n");
-    let err = fails(&didgate(&db, &["inventory", "import", "--catalog", catalog.to_str().unwrap(), "--numbers", numbers.to_str().unwrap()]));
+    let numbers = write(
+        dir.path(),
+        "numbers.csv",
+        "e164,area_id\n12125550001,nowhere\n",
+    );
+    let err = fails(&didgate(
+        &db,
+        &[
+            "inventory",
+            "import",
+            "--catalog",
+            catalog.to_str().unwrap(),
+            "--numbers",
+            numbers.to_str().unwrap(),
+        ],
+    ));
     assert!(err.contains("numbers.csv:2"), "{err}");
-    let extra = write(dir.path(), "extra.csv", &CATALOG.replace("setup100\n", "setup100,extra\n"));
-    let err = fails(&didgate(&db, &["inventory", "import", "--catalog", extra.to_str().unwrap()]));
+    let extra = write(
+        dir.path(),
+        "extra.csv",
+        &CATALOG.replace("setup100\n", "setup100,extra\n"),
+    );
+    let err = fails(&didgate(
+        &db,
+        &["inventory", "import", "--catalog", extra.to_str().unwrap()],
+    ));
     assert!(err.contains("extra.csv:1"), "{err}");
-    let bad = write(dir.path(), "bad.csv", &CATALOG.replace(",149,249", ",-1,249"));
-    let err = fails(&didgate(&db, &["inventory", "import", "--catalog", bad.to_str().unwrap()]));
-    assert!(err.contains("bad.csv:2") && err.contains("monthly100"), "{err}");
-    assert!(Db::open(&db).unwrap().reader().countries(None).unwrap().is_empty());
+    let bad = write(
+        dir.path(),
+        "bad.csv",
+        &CATALOG.replace(",149,249", ",-1,249"),
+    );
+    let err = fails(&didgate(
+        &db,
+        &["inventory", "import", "--catalog", bad.to_str().unwrap()],
+    ));
+    assert!(
+        err.contains("bad.csv:2") && err.contains("monthly100"),
+        "{err}"
+    );
+    assert!(
+        Db::open(&db)
+            .unwrap()
+            .reader()
+            .countries(None)
+            .unwrap()
+            .is_empty()
+    );
 }
 
 #[test]
 fn backup_writes_a_consistent_copy() {
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("d.db");
-    let a = json(&didgate(&db, &["account", "create", "--name", "A", "--credit100", "700", "--json"]));
+    let a = json(&didgate(
+        &db,
+        &[
+            "account",
+            "create",
+            "--name",
+            "A",
+            "--credit100",
+            "700",
+            "--json",
+        ],
+    ));
     let copy = dir.path().join("copy.db");
     ok(&didgate(&db, &["backup", "--to", copy.to_str().unwrap()]));
     let restored = Db::open(&copy).unwrap();
@@ -172,7 +352,10 @@ fn backup_writes_a_consistent_copy() {
 
 #[test]
 fn help_names_every_command() {
-    let out = Command::new(env!("CARGO_BIN_EXE_didgate")).arg("--help").output().unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_didgate"))
+        .arg("--help")
+        .output()
+        .unwrap();
     let text = String::from_utf8(out.stdout).unwrap();
     for cmd in ["serve", "init", "account", "key", "inventory", "backup"] {
         assert!(text.contains(cmd), "{cmd} missing from --help");

@@ -8,7 +8,16 @@ use common::{NY_AREA, TestServer};
 async fn seed_order_buys_the_seed_number() {
     let s = TestServer::start().await;
     let r = s
-        .call("DID.ORDER", &[("DID_TYPE", "GEOGRAPHIC"), ("AREA_ID", NY_AREA), ("RATE_PLAN_ID", "SU"), ("QUANTITY", "1"), ("TITLE", "ABCDEF")])
+        .call(
+            "DID.ORDER",
+            &[
+                ("DID_TYPE", "GEOGRAPHIC"),
+                ("AREA_ID", NY_AREA),
+                ("RATE_PLAN_ID", "SU"),
+                ("QUANTITY", "1"),
+                ("TITLE", "ABCDEF"),
+            ],
+        )
         .await
         .ok();
     assert_eq!(r.e164s(), vec!["12121111111"]);

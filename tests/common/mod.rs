@@ -15,9 +15,9 @@ use hyper_util::rt::TokioIo;
 use tokio::net::TcpStream;
 use tokio::sync::oneshot;
 
+use didgate::Config;
 use didgate::admin::{self, CreatedKey};
 use didgate::store::Db;
-use didgate::Config;
 
 pub struct TestServer {
     pub addr: SocketAddr,
@@ -79,15 +79,21 @@ impl TestServer {
     }
 
     /// Runs an admin function against the database off the async workers.
-    pub async fn admin<T: Send + 'static>(&self, f: impl FnOnce(&mut Db) -> T + Send + 'static) -> T {
+    pub async fn admin<T: Send + 'static>(
+        &self,
+        f: impl FnOnce(&mut Db) -> T + Send + 'static,
+    ) -> T {
         let path = self.db_path.clone();
-        tokio::task::spawn_blocking(move || f(&mut Db::open(&path).expect("open db"))).await.unwrap()
+        tokio::task::spawn_blocking(move || f(&mut Db::open(&path).expect("open db")))
+            .await
+            .unwrap()
     }
 
     /// A new top-level account with `credit100`, returning its key.
     pub async fn new_account(&self, credit100: i64) -> CreatedKey {
         self.admin(move |db| {
-            admin::create_account(db, "Test", None, didgate::domain::Money100(credit100), None).unwrap()
+            admin::create_account(db, "Test", None, didgate::domain::Money100(credit100), None)
+                .unwrap()
         })
         .await
     }
@@ -102,7 +108,8 @@ impl TestServer {
     }
 
     pub async fn call_as(&self, key: &str, action: &str, params: &[(&str, &str)]) -> Reply {
-        self.post("/api/v3.asp", envelope(key, action, params)).await
+        self.post("/api/v3.asp", envelope(key, action, params))
+            .await
     }
 
     /// Stops the server the way SIGTERM does and waits for it.
@@ -125,24 +132,45 @@ impl Drop for TestServer {
 }
 
 /// One HTTP/1.1 request on a fresh connection.
-pub async fn request(addr: SocketAddr, method: &str, path: &str, headers: &[(&str, &str)], body: Bytes) -> Reply {
+pub async fn request(
+    addr: SocketAddr,
+    method: &str,
+    path: &str,
+    headers: &[(&str, &str)],
+    body: Bytes,
+) -> Reply {
     let stream = TcpStream::connect(addr).await.expect("connect");
-    let (mut sender, conn) = hyper::client::conn::http1::handshake(TokioIo::new(stream)).await.expect("handshake");
+    let (mut sender, conn) = hyper::client::conn::http1::handshake(TokioIo::new(stream))
+        .await
+        .expect("handshake");
     tokio::spawn(conn);
-    let mut req = Request::builder().method(method).uri(path).header("host", "localhost");
+    let mut req = Request::builder()
+        .method(method)
+        .uri(path)
+        .header("host", "localhost");
     for (k, v) in headers {
         req = req.header(*k, *v);
     }
-    let resp = sender.send_request(req.body(Full::new(body)).unwrap()).await.expect("send");
+    let resp = sender
+        .send_request(req.body(Full::new(body)).unwrap())
+        .await
+        .expect("send");
     let status = resp.status().as_u16();
     let headers = resp.headers().clone();
     let body = resp.into_body().collect().await.expect("body").to_bytes();
-    Reply { status, headers, body: String::from_utf8(body.to_vec()).expect("utf-8 reply") }
+    Reply {
+        status,
+        headers,
+        body: String::from_utf8(body.to_vec()).expect("utf-8 reply"),
+    }
 }
 
 /// Escapes text for an XML envelope.
 pub fn esc(s: &str) -> String {
-    s.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;")
+    s.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
 }
 
 pub fn envelope(key: &str, action: &str, params: &[(&str, &str)]) -> String {
@@ -152,7 +180,11 @@ pub fn envelope(key: &str, action: &str, params: &[(&str, &str)]) -> String {
         esc(action)
     );
     for (n, v) in params {
-        s.push_str(&format!("    <PARAMETER NAME=\"{}\">{}</PARAMETER>\n", esc(n), esc(v)));
+        s.push_str(&format!(
+            "    <PARAMETER NAME=\"{}\">{}</PARAMETER>\n",
+            esc(n),
+            esc(v)
+        ));
     }
     s.push_str("  </ACTION>\n</REQUEST>\n");
     s
@@ -208,7 +240,9 @@ impl Reply {
                                     let a = a.unwrap();
                                     (
                                         a.key.as_ref().to_string(),
-                                        a.normalized_value(quick_xml::XmlVersion::Implicit1_0).unwrap().into_owned(),
+                                        a.normalized_value(quick_xml::XmlVersion::Implicit1_0)
+                                            .unwrap()
+                                            .into_owned(),
                                     )
                                 })
                                 .collect(),
@@ -224,15 +258,38 @@ impl Reply {
 
     /// `E164` of every `DID`.
     pub fn e164s(&self) -> Vec<String> {
-        self.elements("DID").into_iter().map(|d| d["E164"].clone()).collect()
+        self.elements("DID")
+            .into_iter()
+            .map(|d| d["E164"].clone())
+            .collect()
     }
 }
 
 fn between(s: &str, start: &str, end: &str) -> Option<String> {
     let i = s.find(start)? + start.len();
     let j = s[i..].find(end)? + i;
-    Some(s[i..j].replace("&lt;", "<").replace("&gt;", ">").replace("&quot;", "\"").replace("&apos;", "'").replace("&amp;", "&"))
+    Some(
+        s[i..j]
+            .replace("&lt;", "<")
+            .replace("&gt;", ">")
+            .replace("&quot;", "\"")
+            .replace("&apos;", "'")
+            .replace("&amp;", "&"),
+    )
 }
 
 /// The seed's area.
 pub const NY_AREA: &str = "123.123.123.123.123.123.123.123.123";
+
+impl TestServer {
+    /// Stops the server like `stop`, but keeps the temporary database so a
+    /// test can inspect it afterwards.
+    pub async fn halt(&mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        if let Some(task) = self.task.take() {
+            task.await.expect("server task").expect("server result");
+        }
+    }
+}
