@@ -174,3 +174,31 @@ CREATE TABLE idempotency (
     PRIMARY KEY (account_id, request_id)
 ) STRICT, WITHOUT ROWID;
 CREATE INDEX idempotency_age ON idempotency(created_at);
+
+-- version 2
+
+-- Every change of a number, one row per event (and per changed field for
+-- reconfigurations), so an operator can answer "who changed this number's
+-- forwarding last Tuesday". Rows are never changed or removed.
+CREATE TABLE number_history (
+    id          INTEGER PRIMARY KEY,
+    e164        TEXT    NOT NULL,
+    event       TEXT    NOT NULL CHECK (event IN ('ordered', 'updated', 'canceled', 'restored', 'moved', 'returned')),
+    field       TEXT    NOT NULL DEFAULT '',
+    old_value   TEXT    NOT NULL DEFAULT '',
+    new_value   TEXT    NOT NULL DEFAULT '',
+    account_id  INTEGER REFERENCES accounts(id),
+    key_id      TEXT,
+    created_at  INTEGER NOT NULL
+) STRICT;
+CREATE INDEX number_history_e164 ON number_history(e164, id);
+
+CREATE TRIGGER number_history_no_update BEFORE UPDATE ON number_history BEGIN
+    SELECT RAISE(ABORT, 'history rows are immutable');
+END;
+CREATE TRIGGER number_history_no_delete BEFORE DELETE ON number_history BEGIN
+    SELECT RAISE(ABORT, 'history rows are immutable');
+END;
+
+-- Aging numbers are returned to stock by a sweep that looks them up by time.
+CREATE INDEX dids_aging ON dids(aging_until) WHERE status = 'aging';

@@ -24,6 +24,10 @@ pub struct Config {
     pub key_recheck: Duration,
     /// How long shutdown waits for requests in flight.
     pub shutdown_grace: Duration,
+    /// How long a canceled number ages before it returns to stock.
+    pub aging: Duration,
+    /// How often the server looks for numbers whose aging has ended.
+    pub sweep_interval: Duration,
 }
 
 impl Config {
@@ -40,6 +44,8 @@ impl Config {
             hash_parallelism: cores.clamp(1, 4),
             key_recheck: Duration::from_secs(2),
             shutdown_grace: Duration::from_secs(30),
+            aging: Duration::from_secs(30 * 24 * 3600),
+            sweep_interval: Duration::from_secs(1),
         }
     }
 }

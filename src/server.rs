@@ -42,7 +42,7 @@ pub async fn run(
     let path = config.db_path.clone();
     let readers = config.readers;
     let store = crate::blocking::run(move || Store::open(&path, readers)).await?;
-    let service = Service::new(store.clone(), config.hash_parallelism, config.key_recheck);
+    let service = Service::new(store.clone(), &config);
     let app = Arc::new(App {
         service,
         config,
@@ -54,6 +54,8 @@ pub async fn run(
         .header_read_timeout(app.config.header_timeout)
         .max_headers(app.config.max_headers)
         .keep_alive(true);
+    let (stop_sweep, sweep_stopped) = tokio::sync::oneshot::channel::<()>();
+    let sweeper = tokio::spawn(sweep_aging(store.clone(), app.config.sweep_interval, sweep_stopped));
     let graceful = GracefulShutdown::new();
     let slots = Arc::new(Semaphore::new(app.config.max_connections));
     tokio::pin!(shutdown);
@@ -102,9 +104,28 @@ pub async fn run(
     {
         tracing::warn!("connections still open after {grace:?}; closing them");
     }
+    let _ = stop_sweep.send(());
+    let _ = sweeper.await;
     store.close().await;
     tracing::info!("stopped");
     Ok(())
+}
+
+/// Returns aged numbers to stock on its own, without a request or a
+/// restart, until `stop` fires.
+async fn sweep_aging(store: Store, every: std::time::Duration, mut stop: tokio::sync::oneshot::Receiver<()>) {
+    let mut tick = tokio::time::interval(every);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tokio::select! {
+            _ = tick.tick() => {
+                if let Err(e) = store.sweep_aging().await {
+                    tracing::warn!(error = %e, "aging sweep failed; retrying next tick");
+                }
+            }
+            _ = &mut stop => return,
+        }
+    }
 }
 
 impl App {

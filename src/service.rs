@@ -3,11 +3,11 @@
 //! the codec of the front the request came through.
 
 use std::sync::Arc;
-use std::time::Duration;
 
 use crate::action::{self, Action, Params, Pending};
 use crate::api::{ApiRequest, Codec};
 use crate::auth::Authenticator;
+use crate::config::Config;
 use crate::domain::RequestId;
 use crate::error::{Error, ErrorCode};
 use crate::store::Store;
@@ -36,12 +36,13 @@ impl Handled {
 pub struct Service {
     store: Store,
     auth: Authenticator,
+    aging_secs: i64,
 }
 
 impl Service {
-    pub fn new(store: Store, hash_parallelism: usize, key_recheck: Duration) -> Self {
-        let auth = Authenticator::new(store.clone(), hash_parallelism, key_recheck);
-        Service { store, auth }
+    pub fn new(store: Store, config: &Config) -> Self {
+        let auth = Authenticator::new(store.clone(), config.hash_parallelism, config.key_recheck);
+        Service { store, auth, aging_secs: config.aging.as_secs().try_into().unwrap_or(i64::MAX) }
     }
 
     pub fn store(&self) -> &Store {
@@ -102,6 +103,7 @@ impl Service {
             test,
             request_id,
             action,
+            aging_secs: self.aging_secs,
         };
         action::run(action, params, pending).await
     }

@@ -649,6 +649,26 @@ async fn slow_request_head_is_cut_off_and_others_are_served() {
     assert_still_serves(&s).await;
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn idle_connection_that_sends_nothing_is_closed() {
+    let s = TestServer::start_with(|c| c.header_timeout = Duration::from_millis(300)).await;
+    // A client that connects and never sends a byte holds a connection slot
+    // just like a slow one; the head timeout must cover it too.
+    let mut idle = TcpStream::connect(s.addr).await.unwrap();
+    let closed = tokio::time::timeout(Duration::from_secs(2), async {
+        let mut buf = [0u8; 1024];
+        loop {
+            match idle.read(&mut buf).await {
+                Ok(0) | Err(_) => return,
+                Ok(_) => {}
+            }
+        }
+    })
+    .await;
+    assert!(closed.is_ok(), "idle connection still open after 2 s");
+    assert_still_serves(&s).await;
+}
+
 // ---------------------------------------------------------------------------
 // What the contract allows must keep working.
 // ---------------------------------------------------------------------------

@@ -1,9 +1,9 @@
 //! `DID.ORDER`: buy numbers from an area.
 
 use super::{Ctx, Params};
-use crate::domain::{AccountNumber, AreaId, DidType, Payload, RatePlanId, Reply};
+use crate::domain::{AccountNumber, AreaId, DidType, RatePlanId};
 use crate::error::Error;
-use crate::store::{Mutation, OrderSpec, Outcome};
+use crate::store::{Mutation, OrderSpec};
 
 pub struct Request {
     target: Option<AccountNumber>,
@@ -24,19 +24,20 @@ pub fn parse(p: &mut Params) -> Result<Request, Error> {
             .unwrap_or_else(RatePlanId::default_plan),
         quantity: p.number("QUANTITY", 1, 100)?.unwrap_or(1),
         target: p.parse("ACCOUNT_NUMBER", AccountNumber::parse)?,
-        title: p
-            .parse("TITLE", |t| {
-                if t.chars().count() > 255 {
-                    Err("must be at most 255 characters".into())
-                } else if t.chars().any(char::is_control) {
-                    Err("must not contain control characters".into())
-                } else {
-                    Ok(t.to_owned())
-                }
-            })?
-            .unwrap_or_default(),
+        title: p.parse("TITLE", parse_title)?.unwrap_or_default(),
         partial: p.flag("PARTIAL_ALLOWED", false)?,
     })
+}
+
+/// `TITLE`: at most 255 characters, no control characters.
+pub fn parse_title(t: &str) -> Result<String, String> {
+    if t.chars().count() > 255 {
+        Err("must be at most 255 characters".into())
+    } else if t.chars().any(char::is_control) {
+        Err("must not contain control characters".into())
+    } else {
+        Ok(t.to_owned())
+    }
 }
 
 pub async fn execute(ctx: &Ctx, req: Request) -> Result<Vec<u8>, Error> {
@@ -50,10 +51,5 @@ pub async fn execute(ctx: &Ctx, req: Request) -> Result<Vec<u8>, Error> {
         partial: req.partial,
         title: req.title,
     };
-    ctx.mutate(Mutation::Order(spec), |outcome| match outcome {
-        Outcome::Order(o) => Reply::new(Payload::Dids(o.dids.clone()))
-            .value("ORDER_ID", o.order_id.to_string())
-            .value("CHARGED100", o.charged.0.to_string()),
-    })
-    .await
+    ctx.mutate(Mutation::Order(spec)).await
 }

@@ -9,9 +9,17 @@
 mod account_getbalance;
 mod areas_list;
 mod countries_list;
+mod did_cancel;
+mod did_list;
+mod did_move;
 mod did_order;
+mod did_restore;
+mod did_update;
+mod filter;
 mod params;
 mod states_list;
+mod subaccount_create;
+mod subaccount_delete;
 
 use std::sync::Arc;
 
@@ -20,7 +28,7 @@ use sha2::{Digest, Sha256};
 pub use params::Params;
 
 use crate::api::Codec;
-use crate::domain::{Principal, Reply, RequestId};
+use crate::domain::{Payload, Principal, Reply, RequestId};
 use crate::error::Error;
 use crate::store::{IdempotencyKey, Job, Mutation, Outcome, Store};
 
@@ -31,16 +39,30 @@ pub enum Action {
     StatesList,
     AreasList,
     DidOrder,
+    DidList,
+    DidUpdate,
+    DidCancel,
+    DidRestore,
+    DidMove,
     AccountGetBalance,
+    SubaccountCreate,
+    SubaccountDelete,
 }
 
 impl Action {
-    const ALL: [Action; 5] = [
+    const ALL: [Action; 12] = [
         Self::CountriesList,
         Self::StatesList,
         Self::AreasList,
         Self::DidOrder,
+        Self::DidList,
+        Self::DidUpdate,
+        Self::DidCancel,
+        Self::DidRestore,
+        Self::DidMove,
         Self::AccountGetBalance,
+        Self::SubaccountCreate,
+        Self::SubaccountDelete,
     ];
 
     pub fn name(self) -> &'static str {
@@ -49,7 +71,14 @@ impl Action {
             Self::StatesList => "ANVEO.STATES.LIST",
             Self::AreasList => "ANVEO.AREAS.LIST",
             Self::DidOrder => "DID.ORDER",
+            Self::DidList => "DID.LIST",
+            Self::DidUpdate => "DID.UPDATE",
+            Self::DidCancel => "DID.CANCEL",
+            Self::DidRestore => "DID.RESTORE",
+            Self::DidMove => "DID.MOVE",
             Self::AccountGetBalance => "ACCOUNT.GETBALANCE",
+            Self::SubaccountCreate => "SUBACCOUNT.CREATE",
+            Self::SubaccountDelete => "SUBACCOUNT.DELETE",
         }
     }
 
@@ -62,7 +91,10 @@ impl Action {
 
     /// Mutating actions honour `REQUEST_ID` and go through the writer.
     pub fn is_mutating(self) -> bool {
-        matches!(self, Self::DidOrder)
+        !matches!(
+            self,
+            Self::CountriesList | Self::StatesList | Self::AreasList | Self::DidList | Self::AccountGetBalance
+        )
     }
 }
 
@@ -98,6 +130,8 @@ pub struct Ctx {
     pub store: Store,
     pub principal: Principal,
     pub meta: Meta,
+    /// How long a canceled number ages before it returns to stock.
+    pub aging_secs: i64,
     codec: Arc<dyn Codec>,
     fingerprint: [u8; 32],
 }
@@ -107,11 +141,7 @@ impl Ctx {
     /// shares: `TEST=TRUE` rolls it back, `REQUEST_ID` makes it idempotent,
     /// and the reply is rendered in the writer so it can be stored with
     /// the change.
-    pub async fn mutate(
-        &self,
-        mutation: Mutation,
-        reply: impl FnOnce(&Outcome) -> Reply + Send + 'static,
-    ) -> Result<Vec<u8>, Error> {
+    pub async fn mutate(&self, mutation: Mutation) -> Result<Vec<u8>, Error> {
         let codec = self.codec.clone();
         let meta = self.meta.clone();
         let idempotency = meta.request_id.clone().map(|request_id| IdempotencyKey {
@@ -123,9 +153,22 @@ impl Ctx {
             mutation,
             test: meta.test,
             idempotency,
-            render: Box::new(move |outcome| codec.render(&meta.decorate(reply(outcome)))),
+            render: Box::new(move |outcome| codec.render(&meta.decorate(reply_of(outcome)))),
         };
         self.store.write(job).await
+    }
+}
+
+/// The reply a mutation's outcome makes, the same for every action that
+/// produces it.
+fn reply_of(outcome: &Outcome) -> Reply {
+    match outcome {
+        Outcome::Order(o) => Reply::new(Payload::Dids(o.dids.clone()))
+            .value("ORDER_ID", o.order_id.to_string())
+            .value("CHARGED100", o.charged.0.to_string()),
+        Outcome::Dids(dids) => Reply::new(Payload::Dids(dids.clone())),
+        Outcome::Account(number) => Reply::new(Payload::None).value("ACCOUNT_NUMBER", number.to_string()),
+        Outcome::Done | Outcome::Returned(_) => Reply::default(),
     }
 }
 
@@ -137,6 +180,7 @@ pub(crate) struct Pending {
     pub test: bool,
     pub request_id: Option<RequestId>,
     pub action: Action,
+    pub aging_secs: i64,
 }
 
 impl Pending {
@@ -150,6 +194,7 @@ impl Pending {
                 request_id: self.request_id,
                 ignored: params.unused(),
             },
+            aging_secs: self.aging_secs,
             codec: self.codec,
         }
     }
@@ -206,7 +251,14 @@ pub(crate) async fn run(
         Action::StatesList => read!(states_list),
         Action::AreasList => read!(areas_list),
         Action::AccountGetBalance => read!(account_getbalance),
+        Action::DidList => read!(did_list),
         Action::DidOrder => write!(did_order),
+        Action::DidUpdate => write!(did_update),
+        Action::DidCancel => write!(did_cancel),
+        Action::DidRestore => write!(did_restore),
+        Action::DidMove => write!(did_move),
+        Action::SubaccountCreate => write!(subaccount_create),
+        Action::SubaccountDelete => write!(subaccount_delete),
     }
 }
 

@@ -29,6 +29,26 @@ impl Params {
         (!v.is_empty()).then(|| v.clone())
     }
 
+    /// The value of `name` if present, even when empty: for settings where
+    /// an empty value means "clear this field".
+    pub fn get_present(&mut self, name: &'static str) -> Option<String> {
+        let i = self.items.iter().position(|(n, _)| n == name)?;
+        self.used[i] = true;
+        Some(self.items[i].1.clone())
+    }
+
+    /// Like [`Params::parse`] for a setting that may be cleared: present
+    /// and empty gives `Some("")`-like values through `parse("")`.
+    pub fn setting<T>(
+        &mut self,
+        name: &'static str,
+        parse: impl FnOnce(&str) -> Result<T, String>,
+    ) -> Result<Option<T>, ParamError> {
+        self.get_present(name)
+            .map(|v| parse(&v).map_err(|reason| ParamError::Invalid { name, reason }))
+            .transpose()
+    }
+
     pub fn required(&mut self, name: &'static str) -> Result<String, ParamError> {
         self.get(name).ok_or(ParamError::Missing(name))
     }

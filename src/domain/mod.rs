@@ -3,11 +3,15 @@
 //!
 //! Nothing here knows XML, JSON, HTTP or SQL.
 
+mod filter;
 mod forwarding;
 mod ids;
 mod model;
 mod reply;
 
+pub use filter::{
+    DidChanges, DidFilter, E164Pattern, ForwardChange, parse_email, parse_sms_phone, parse_sms_url,
+};
 pub use forwarding::{ForwardType, Forwarding};
 pub use ids::{
     AccountNumber, AreaId, CountryId, DidType, E164, KeyId, Money100, RatePlanId, RequestId,

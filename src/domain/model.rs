@@ -59,6 +59,24 @@ pub enum DidStatus {
 }
 
 impl DidStatus {
+    /// `Active` or `Canceled`, case-insensitively (the states a caller's
+    /// own numbers can be in).
+    pub fn parse_owned(s: &str) -> Result<Self, String> {
+        [Self::Active, Self::Canceled]
+            .into_iter()
+            .find(|v| v.as_str().eq_ignore_ascii_case(s))
+            .ok_or_else(|| "must be Active or Canceled".into())
+    }
+
+    /// The value stored in `dids.status`.
+    pub fn db_value(self) -> &'static str {
+        match self {
+            Self::Active => "active",
+            Self::Canceled => "aging",
+            Self::Available => "available",
+        }
+    }
+
     pub fn as_str(self) -> &'static str {
         match self {
             Self::Active => "Active",

@@ -63,7 +63,12 @@ pub(super) fn resolve_target(
     if row.root_id != principal.root_id {
         return Err(denied().into());
     }
-    let below: bool = conn
+    if is_below(conn, row.id, principal.account_id)? { Ok(row) } else { Err(denied().into()) }
+}
+
+/// Whether `account` is a (direct or indirect) sub-account of `ancestor`.
+pub(super) fn is_below(conn: &Connection, account: i64, ancestor: i64) -> Result<bool, Error> {
+    Ok(conn
         .prepare_cached(
             "WITH RECURSIVE up(id, parent_id) AS (
                  SELECT id, parent_id FROM accounts WHERE id = ?1
@@ -71,8 +76,7 @@ pub(super) fn resolve_target(
                  SELECT a.id, a.parent_id FROM accounts a JOIN up ON a.id = up.parent_id)
              SELECT EXISTS (SELECT 1 FROM up WHERE parent_id = ?2)",
         )?
-        .query_row(params![row.id, principal.account_id], |r| r.get(0))?;
-    if below { Ok(row) } else { Err(denied().into()) }
+        .query_row(params![account, ancestor], |r| r.get(0))?)
 }
 
 impl Reader<'_> {
@@ -180,38 +184,14 @@ impl Db {
             )
             .into());
         }
-        let number = loop {
-            let candidate = random_account_number();
-            let taken: bool = tx.query_row(
-                "SELECT EXISTS (SELECT 1 FROM accounts WHERE number = ?1)",
-                [&candidate],
-                |r| r.get(0),
-            )?;
-            if !taken {
-                break candidate;
-            }
-        };
-        let (ftype, fto) = account
-            .forwarding
-            .as_ref()
-            .map_or(("", ""), |f| (f.kind().as_str(), f.target()));
-        // root_id of a top-level account is its own id, known only after
-        // the insert; the CHECK is satisfied by inserting with the next id.
-        let id: i64 = tx.query_row("SELECT coalesce(max(id), 0) + 1 FROM accounts", [], |r| {
-            r.get(0)
-        })?;
-        let root = parent.map_or(id, |(_, root)| root);
-        tx.execute(
-            "INSERT INTO accounts (id, number, name, parent_id, root_id, forward_type, forward_to, created_at)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
-            params![id, number, account.name, parent.map(|p| p.0), root, ftype, fto, now],
-        )?;
+        let fwd = account.forwarding.as_ref().map_or(("", ""), |f| (f.kind().as_str(), f.target()));
+        let (id, number) = insert_account(&tx, &account.name, parent, fwd, now)?;
         insert_key(&tx, id, key, now)?;
         if credit.0 > 0 {
             insert_credit(&tx, id, credit, now)?;
         }
         tx.commit()?;
-        Ok(AccountNumber::parse(&number).expect("generated account numbers are valid"))
+        Ok(number)
     }
 
     /// Adds a key to an existing account.
@@ -317,6 +297,36 @@ fn insert_credit(
         params![account_id, amount.0, now],
     )?;
     Ok(())
+}
+
+/// Inserts an account with a fresh random number under `parent`
+/// (`(id, root_id)`), or as a top-level account.
+pub(super) fn insert_account(
+    conn: &Connection,
+    name: &str,
+    parent: Option<(i64, i64)>,
+    (forward_type, forward_to): (&str, &str),
+    now: UnixTime,
+) -> Result<(i64, AccountNumber), Error> {
+    let number = loop {
+        let candidate = random_account_number();
+        let taken: bool = conn
+            .prepare_cached("SELECT EXISTS (SELECT 1 FROM accounts WHERE number = ?1)")?
+            .query_row([&candidate], |r| r.get(0))?;
+        if !taken {
+            break candidate;
+        }
+    };
+    // A top-level account is its own root; its id is chosen here so the
+    // row satisfies that CHECK as it is inserted.
+    let id: i64 = conn.query_row("SELECT coalesce(max(id), 0) + 1 FROM accounts", [], |r| r.get(0))?;
+    let root = parent.map_or(id, |(_, root)| root);
+    conn.prepare_cached(
+        "INSERT INTO accounts (id, number, name, parent_id, root_id, forward_type, forward_to, created_at)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+    )?
+    .execute(params![id, number, name, parent.map(|p| p.0), root, forward_type, forward_to, now])?;
+    Ok((id, AccountNumber::parse(&number).expect("generated account numbers are valid")))
 }
 
 fn random_account_number() -> String {

@@ -3,7 +3,8 @@
 use rusqlite::Connection;
 
 use super::Reader;
-use crate::domain::{AccountNumber, Did, DidStatus, DidType, Money100};
+use super::numbers::{FILTER_SQL, filter_params};
+use crate::domain::{AccountNumber, Did, DidFilter, DidStatus, DidType, Money100, Principal};
 use crate::error::{Error, StoreError};
 
 const SELECT_DID: &str = "
@@ -53,6 +54,34 @@ pub(super) fn load(conn: &Connection, e164s: &[String]) -> Result<Vec<Did>, Stor
 }
 
 impl Reader<'_> {
+    /// `DID.LIST`: the target account's numbers matching `filter`, sorted by
+    /// E.164, one page of them, and how many match in all.
+    pub fn list_dids(
+        &self,
+        principal: &Principal,
+        target: Option<&AccountNumber>,
+        filter: &DidFilter,
+        limit: u32,
+        offset: u64,
+    ) -> Result<(Vec<Did>, u64), Error> {
+        let owner = super::accounts::resolve_target(self.conn, principal, target)?;
+        let [p2, p3, p4, p5, p6, p7, p8, p9] = filter_params(filter);
+        let total: i64 = self
+            .conn
+            .prepare_cached(&format!(
+                "SELECT count(*) FROM dids d JOIN areas a ON a.id = d.area_id WHERE {FILTER_SQL}"
+            ))?
+            .query_row(rusqlite::params![owner.id, p2, p3, p4, p5, p6, p7, p8, p9], |r| r.get(0))?;
+        let mut stmt = self.conn.prepare_cached(&format!(
+            "{SELECT_DID} WHERE {FILTER_SQL} ORDER BY d.e164 LIMIT ?10 OFFSET ?11"
+        ))?;
+        let rows = stmt.query_map(
+            rusqlite::params![owner.id, p2, p3, p4, p5, p6, p7, p8, p9, limit, offset as i64],
+            row_to_did,
+        )?;
+        Ok((rows.collect::<Result<_, _>>()?, total as u64))
+    }
+
     /// Every number an account owns (active or aging), by E.164; used by
     /// tests and operators to check invariants.
     pub fn dids_of(&self, account: &AccountNumber) -> Result<Vec<Did>, Error> {
@@ -61,6 +90,14 @@ impl Reader<'_> {
             .prepare_cached(&format!("{SELECT_DID} WHERE o.number = ?1 ORDER BY d.e164"))?;
         let rows = stmt.query_map([account.as_str()], row_to_did)?;
         Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    /// Whether any canceled number has finished aging by `now`.
+    pub fn aging_due(&self, now: crate::domain::UnixTime) -> Result<bool, Error> {
+        Ok(self
+            .conn
+            .prepare_cached("SELECT EXISTS (SELECT 1 FROM dids WHERE status = 'aging' AND aging_until <= ?1)")?
+            .query_row([now], |r| r.get(0))?)
     }
 
     /// How many numbers of an area are in stock, counted from the numbers

@@ -11,11 +11,14 @@
 mod accounts;
 mod catalog;
 mod dids;
+mod history;
 mod inventory;
 pub mod migrate;
 mod mutation;
+mod numbers;
 mod order;
 mod read;
+mod subaccounts;
 pub mod writer;
 
 use std::path::{Path, PathBuf};
@@ -27,6 +30,9 @@ use rusqlite::{Connection, OpenFlags};
 use crate::error::{Error, StoreError};
 
 pub use accounts::{KeyRecord, NewAccount};
+pub use history::HistoryEntry;
+pub use numbers::{MoveSpec, NumberSpec, UpdateSpec};
+pub use subaccounts::{DeleteSpec, SubaccountSpec};
 pub use inventory::{CatalogRow, ImportStats, NumberRow};
 pub use mutation::{Mutation, Outcome};
 pub use order::{OrderOutcome, OrderSpec};
@@ -128,6 +134,17 @@ impl Store {
     /// refused). `Ok` holds the rendered reply, fresh or replayed.
     pub async fn write(&self, job: Job) -> Result<Vec<u8>, Error> {
         self.inner.writer.submit(job).await
+    }
+
+    /// Returns numbers whose aging has ended to stock. Checks on a read
+    /// connection first, so an idle server does not commit every tick.
+    pub async fn sweep_aging(&self) -> Result<(), Error> {
+        let now = crate::domain::now();
+        if !self.read(move |r| r.aging_due(now)).await? {
+            return Ok(());
+        }
+        let job = Job { mutation: Mutation::ReturnAged, test: false, idempotency: None, render: Box::new(|_| Vec::new()) };
+        self.write(job).await.map(|_| ())
     }
 
     /// Whether the writer thread is alive and draining its queue.

@@ -2,26 +2,45 @@
 
 use rusqlite::Connection;
 
+use super::numbers::{self, MoveSpec, NumberSpec, UpdateSpec};
 use super::order::{self, OrderOutcome, OrderSpec};
-use crate::domain::UnixTime;
+use super::subaccounts::{self, DeleteSpec, SubaccountSpec};
+use crate::domain::{AccountNumber, Did, UnixTime};
 use crate::error::Error;
 
-/// Every change a request can ask of the store.
+/// Every change a request (or the aging sweep) can ask of the store.
 pub enum Mutation {
     Order(OrderSpec),
+    Update(UpdateSpec),
+    /// Cancel a number; it ages for `aging_secs` before returning to stock.
+    Cancel { spec: NumberSpec, aging_secs: i64 },
+    Restore(NumberSpec),
+    Move(MoveSpec),
+    CreateSubaccount(SubaccountSpec),
+    DeleteSubaccount(DeleteSpec),
+    /// Return numbers whose aging has ended to stock.
+    ReturnAged,
 }
 
 /// What a mutation did, for the caller to render.
 pub enum Outcome {
     Order(OrderOutcome),
+    /// The numbers changed, as they are now.
+    Dids(Vec<Did>),
+    Account(AccountNumber),
+    Done,
+    Returned(u64),
 }
 
-pub(super) fn apply(
-    conn: &Connection,
-    mutation: Mutation,
-    now: UnixTime,
-) -> Result<Outcome, Error> {
+pub(super) fn apply(conn: &Connection, mutation: Mutation, now: UnixTime) -> Result<Outcome, Error> {
     match mutation {
         Mutation::Order(spec) => order::apply(conn, spec, now).map(Outcome::Order),
+        Mutation::Update(spec) => numbers::update(conn, spec, now).map(Outcome::Dids),
+        Mutation::Cancel { spec, aging_secs } => numbers::cancel(conn, spec, aging_secs, now).map(Outcome::Dids),
+        Mutation::Restore(spec) => numbers::restore(conn, spec, now).map(Outcome::Dids),
+        Mutation::Move(spec) => numbers::move_number(conn, spec, now).map(Outcome::Dids),
+        Mutation::CreateSubaccount(spec) => subaccounts::create(conn, spec, now).map(Outcome::Account),
+        Mutation::DeleteSubaccount(spec) => subaccounts::delete(conn, spec, now).map(|()| Outcome::Done),
+        Mutation::ReturnAged => numbers::return_aged(conn, now).map(Outcome::Returned),
     }
 }

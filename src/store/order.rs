@@ -3,6 +3,7 @@
 
 use rusqlite::{Connection, OptionalExtension, params};
 
+use super::history::Event;
 use super::{accounts, dids};
 use crate::domain::{
     AccountNumber, AreaId, Did, DidType, Money100, Principal, RatePlanId, UnixTime,
@@ -144,6 +145,13 @@ pub(super) fn apply(
             ))
             .into());
         }
+        Event {
+            e164,
+            event: "ordered",
+            account_id: Some(owner.id),
+            key_id: Some(spec.principal.key_id.as_str()),
+        }
+        .record_change(conn, "ORDER_ID", "", &order_id.to_string(), now)?;
     }
     Ok(OrderOutcome {
         order_id,
