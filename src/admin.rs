@@ -47,11 +47,42 @@ pub fn create_account(
     credit: Money100,
     forwarding: Option<Forwarding>,
 ) -> Result<CreatedKey, Error> {
+    create_account_with(db, name, parent, credit, forwarding, Signing::default())
+}
+
+/// The optional `SIGNATURE` settings of a new account.
+#[derive(Debug, Default, Clone)]
+pub struct Signing {
+    pub email: String,
+    pub secret: Option<String>,
+}
+
+/// [`create_account`] with an e-mail and signature secret.
+pub fn create_account_with(
+    db: &mut Db,
+    name: &str,
+    parent: Option<AccountNumber>,
+    credit: Money100,
+    forwarding: Option<Forwarding>,
+    signing: Signing,
+) -> Result<CreatedKey, Error> {
+    if signing.secret.is_some() && signing.email.is_empty() {
+        return Err(Error::Input(
+            "--signature-secret needs --email: the signature is computed over it".into(),
+        ));
+    }
+    if signing.secret.as_deref().is_some_and(|s| s.len() < 8) {
+        return Err(Error::Input(
+            "--signature-secret must be at least 8 characters".into(),
+        ));
+    }
     if name.trim().is_empty() || name.chars().count() > 255 {
         return Err(Error::Input("--name must be 1 to 255 characters".into()));
     }
     let key = generate_key();
     let account = NewAccount {
+        email: signing.email,
+        signature_secret: signing.secret,
         name: name.trim().to_owned(),
         parent,
         forwarding,

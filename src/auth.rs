@@ -19,7 +19,7 @@ use rand::RngCore;
 use sha2::{Digest, Sha256};
 use tokio::sync::Semaphore;
 
-use crate::domain::{KeyId, Principal};
+use crate::domain::{KeyId, Principal, SignatureKey};
 use crate::error::{Error, StoreError};
 use crate::store::Store;
 
@@ -171,9 +171,40 @@ impl Authenticator {
     }
 }
 
+/// Checks Anveo's `SIGNATURE`: hex HMAC-SHA1 over the account's e-mail,
+/// keyed with its secret, compared in constant time.
+pub fn signature_ok(key: &SignatureKey, presented: Option<&str>) -> bool {
+    use hmac::{Hmac, Mac};
+    let Some(bytes) = presented.and_then(|p| hex::decode(p.to_ascii_lowercase()).ok()) else {
+        return false;
+    };
+    let mut mac = Hmac::<sha1::Sha1>::new_from_slice(key.secret.as_bytes())
+        .expect("hmac takes any key length");
+    mac.update(key.email.as_bytes());
+    mac.verify_slice(&bytes).is_ok()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn signature_is_hmac_sha1_of_the_email() {
+        use hmac::{Hmac, Mac};
+        let key = SignatureKey {
+            email: "ops@example.com".into(),
+            secret: "s3cret".into(),
+        };
+        let mut mac = Hmac::<sha1::Sha1>::new_from_slice(b"s3cret").unwrap();
+        mac.update(b"ops@example.com");
+        let good = hex::encode(mac.finalize().into_bytes());
+        assert!(signature_ok(&key, Some(&good)));
+        assert!(signature_ok(&key, Some(&good.to_uppercase())));
+        assert!(!signature_ok(&key, Some(&good[..38])));
+        assert!(!signature_ok(&key, Some("zz")));
+        assert!(!signature_ok(&key, None));
+        assert!(!format!("{key:?}").contains("s3cret"));
+    }
 
     #[test]
     fn generated_keys_verify_and_wrong_ones_do_not() {

@@ -48,6 +48,13 @@ enum Command {
     /// Load countries, areas, rate plans and numbers.
     #[command(subcommand)]
     Inventory(InventoryCommand),
+    /// Print the history of a number: orders, changes with old and new
+    /// values, cancellations, restores, moves and returns to stock.
+    History {
+        /// The number, E.164 digits.
+        #[arg(long)]
+        e164: String,
+    },
     /// Write a consistent copy of the (possibly live) database.
     Backup {
         /// Where to write the copy; must not exist.
@@ -81,6 +88,10 @@ struct ServeArgs {
     /// delay before a revocation takes effect).
     #[arg(long, env = "DIDGATE_KEY_RECHECK", default_value_t = 2)]
     key_recheck: u64,
+    /// Days a canceled number ages (restorable by its last owner) before
+    /// it returns to stock.
+    #[arg(long, env = "DIDGATE_AGING_DAYS", default_value_t = 30)]
+    aging_days: u64,
 }
 
 #[derive(Subcommand)]
@@ -101,6 +112,13 @@ enum AccountCommand {
         /// Default forwarding target of new numbers.
         #[arg(long, requires = "forward_type")]
         forward_to: Option<String>,
+        /// The account's e-mail (what SIGNATURE is computed over).
+        #[arg(long, default_value = "")]
+        email: String,
+        /// Require Anveo's SIGNATURE (hex HMAC-SHA1 of --email with this
+        /// secret) on every request of this account.
+        #[arg(long, requires = "email")]
+        signature_secret: Option<String>,
         /// Print one JSON object.
         #[arg(long)]
         json: bool,
@@ -195,13 +213,20 @@ fn run(cli: Cli) -> Result<()> {
             credit100,
             forward_type,
             forward_to,
+            email,
+            signature_secret,
             json,
         }) => {
             let parent = parent.as_deref().map(admin::parse_account).transpose()?;
             let credit = Money100::parse(&credit100.to_string())
                 .map_err(|e| anyhow::anyhow!("--credit100 {e}"))?;
             let fwd = admin::forwarding(forward_type.as_deref(), forward_to.as_deref())?;
-            let created = admin::create_account(&mut open()?, &name, parent, credit, fwd)?;
+            let signing = admin::Signing {
+                email,
+                secret: signature_secret,
+            };
+            let created =
+                admin::create_account_with(&mut open()?, &name, parent, credit, fwd, signing)?;
             print_key(&created, json)
         }
         Command::Account(AccountCommand::Credit { account, amount100 }) => {
@@ -225,6 +250,33 @@ fn run(cli: Cli) -> Result<()> {
                 "imported {} catalog rows; {} numbers read, {} new",
                 stats.catalog_rows, stats.numbers_read, stats.numbers_added
             );
+            Ok(())
+        }
+        Command::History { e164 } => {
+            let e164 =
+                didgate::domain::E164::parse(&e164).map_err(|e| anyhow::anyhow!("--e164 {e}"))?;
+            let entries = open()?.reader().history(&e164)?;
+            if entries.is_empty() {
+                println!("no history for {e164}");
+            }
+            for h in entries {
+                let change = if h.field.is_empty() {
+                    String::new()
+                } else {
+                    format!(" {}: {:?} -> {:?}", h.field, h.old_value, h.new_value)
+                };
+                let account = if h.account_number.is_empty() {
+                    "-"
+                } else {
+                    &h.account_number
+                };
+                let key = if h.key_id.is_empty() { "-" } else { &h.key_id };
+                println!(
+                    "{} {} account {account} key {key}{change}",
+                    didgate::domain::format_time(h.at),
+                    h.event
+                );
+            }
             Ok(())
         }
         Command::Backup { to } => {
@@ -262,6 +314,7 @@ fn serve(db: PathBuf, args: ServeArgs) -> Result<()> {
         config.body_timeout = Duration::from_secs(args.body_timeout);
         config.max_connections = args.max_connections.max(1);
         config.key_recheck = Duration::from_secs(args.key_recheck);
+        config.aging = Duration::from_secs(args.aging_days.saturating_mul(86_400));
         tracing::info!(%addr, db = %config.db_path.display(), "serving");
         let result = didgate::server::run(listener, config, shutdown_signal()).await;
         if let Some(path) = demo_db {

@@ -19,6 +19,7 @@ use tokio::net::TcpListener;
 use tokio::sync::Semaphore;
 
 use crate::api::Codec;
+use crate::codec::query;
 use crate::codec::xml::{self, XmlCodec};
 use crate::config::Config;
 use crate::error::Error;
@@ -55,7 +56,11 @@ pub async fn run(
         .max_headers(app.config.max_headers)
         .keep_alive(true);
     let (stop_sweep, sweep_stopped) = tokio::sync::oneshot::channel::<()>();
-    let sweeper = tokio::spawn(sweep_aging(store.clone(), app.config.sweep_interval, sweep_stopped));
+    let sweeper = tokio::spawn(sweep_aging(
+        store.clone(),
+        app.config.sweep_interval,
+        sweep_stopped,
+    ));
     let graceful = GracefulShutdown::new();
     let slots = Arc::new(Semaphore::new(app.config.max_connections));
     tokio::pin!(shutdown);
@@ -113,7 +118,11 @@ pub async fn run(
 
 /// Returns aged numbers to stock on its own, without a request or a
 /// restart, until `stop` fires.
-async fn sweep_aging(store: Store, every: std::time::Duration, mut stop: tokio::sync::oneshot::Receiver<()>) {
+async fn sweep_aging(
+    store: Store,
+    every: std::time::Duration,
+    mut stop: tokio::sync::oneshot::Receiver<()>,
+) {
     let mut tick = tokio::time::interval(every);
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
@@ -195,6 +204,13 @@ impl App {
                 },
                 Err(e) => (e.http_status(), Handled::error(xml, &e)),
             },
+            (&Method::GET, "/api/v2.asp") => match query::decode(req.uri().query().unwrap_or("")) {
+                Ok(request) => {
+                    let handled = self.service.handle(request, self.xml.clone()).await;
+                    (handled.code.map_or(200, |c| c.http_status()), handled)
+                }
+                Err(e) => (e.http_status(), Handled::error(xml, &e)),
+            },
             (&Method::GET, "/healthz") => {
                 if self.service.store().writer_healthy() {
                     (
@@ -210,6 +226,10 @@ impl App {
                     let e = Error::Store(crate::error::StoreError::Closed);
                     (503, Handled::error(xml, &e))
                 }
+            }
+            (_, "/api/v2.asp") => {
+                let e = Error::MethodNotAllowed("GET");
+                (e.http_status(), Handled::error(xml, &e))
             }
             (_, "/api/v3.asp" | "/api/xml") => {
                 let e = Error::MethodNotAllowed("POST");

@@ -42,7 +42,11 @@ pub struct Service {
 impl Service {
     pub fn new(store: Store, config: &Config) -> Self {
         let auth = Authenticator::new(store.clone(), config.hash_parallelism, config.key_recheck);
-        Service { store, auth, aging_secs: config.aging.as_secs().try_into().unwrap_or(i64::MAX) }
+        Service {
+            store,
+            auth,
+            aging_secs: config.aging.as_secs().try_into().unwrap_or(i64::MAX),
+        }
     }
 
     pub fn store(&self) -> &Store {
@@ -93,9 +97,14 @@ impl Service {
         } else {
             None
         };
-        // Checked when the account has a signature secret (a later issue);
-        // accepted and ignored otherwise, as the contract says.
-        let _ = params.get("SIGNATURE");
+        // Accepted and ignored unless the account has a signature secret,
+        // in which case a missing or wrong one fails like a wrong key.
+        let signature = params.get("SIGNATURE");
+        if let Some(key) = &principal.signature {
+            if !crate::auth::signature_ok(key, signature.as_deref()) {
+                return Err(Error::AuthFailed);
+            }
+        }
         let pending = Pending {
             store: self.store.clone(),
             principal,

@@ -1023,6 +1023,37 @@ async fn request_id_is_echoed_on_a_successful_order() {
     s.stop().await;
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn parameter_values_are_trimmed() {
+    let s = TestServer::start().await;
+    // Clients that pretty-print their envelopes put whitespace around values.
+    let r = s
+        .call(
+            "DID.ORDER",
+            &[
+                ("DID_TYPE", " GEOGRAPHIC\n"),
+                ("AREA_ID", "  us-ny-718 "),
+                ("QUANTITY", " 2 "),
+            ],
+        )
+        .await
+        .ok();
+    assert_eq!(r.e164s(), ["17185550100", "17185550101"]);
+    s.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn test_flag_on_a_read_action_is_echoed() {
+    let s = TestServer::start().await;
+    // TEST=TRUE is accepted on any action; a read has nothing to roll back
+    // but still says it was a dry run.
+    let r = s.call("ACCOUNT.GETBALANCE", &[("TEST", "TRUE")]).await.ok();
+    assert_eq!(r.value("TEST").as_deref(), Some("TRUE"));
+    assert_eq!(r.value("BALANCE100").as_deref(), Some("10000"));
+    assert_eq!(r.value("IGNORED_PARAMETERS"), None);
+    s.stop().await;
+}
+
 // ----------------------------------------------------------- authentication
 
 /// Asserts the one `AUTH_FAILED` answer: HTTP 200, the shared message.
@@ -1150,6 +1181,20 @@ async fn unknown_path_is_404_with_an_xml_error() {
     assert_eq!(r.result(), "ERROR");
     assert!(r.code().is_some(), "{}", r.body);
     assert!(!r.error().is_empty(), "{}", r.body);
+    s.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn xml_alias_path_serves_the_same_api() {
+    let s = TestServer::start().await;
+    let r = s
+        .post(
+            "/api/xml",
+            common::envelope(&s.key, "ACCOUNT.GETBALANCE", &[]),
+        )
+        .await
+        .ok();
+    assert_eq!(r.value("BALANCE100").as_deref(), Some("10000"));
     s.stop().await;
 }
 

@@ -163,7 +163,9 @@ async fn parallel_orders_never_oversell_or_double_sell() {
             let mut client = Client::connect(addr).await;
             let mut replies = Vec::new();
             for _ in 0..ORDERS_PER_TASK {
-                let r = client.call(&key, "DID.ORDER", &order(MIAMI, 1, false)).await;
+                let r = client
+                    .call(&key, "DID.ORDER", &order(MIAMI, 1, false))
+                    .await;
                 replies.push((who, r));
             }
             replies
@@ -206,7 +208,10 @@ async fn parallel_orders_never_oversell_or_double_sell() {
         // What the replies say was bought is exactly what the account owns.
         assert_eq!(b.owned.iter().cloned().collect::<HashSet<_>>(), bought[i]);
         assert_eq!(b.balance, CREDIT - charged[i], "account {i}");
-        assert_eq!(b.balance, b.ledger, "account {i}: balance differs from ledger");
+        assert_eq!(
+            b.balance, b.ledger,
+            "account {i}: balance differs from ledger"
+        );
     }
     assert_eq!(owned_total, AREA_STOCK);
     assert_eq!(stock(&s, MIAMI).await, (0, 0, 0));
@@ -248,7 +253,10 @@ async fn parallel_retries_of_one_request_id_execute_once() {
     let (e164s, cost) = sold(&replies[0]);
     assert_eq!(e164s.len(), 1, "{first}");
     assert_eq!(cost, MIAMI_PRICE);
-    assert_eq!(replies[0].value("REQUEST_ID").as_deref(), Some("retry-storm-1"));
+    assert_eq!(
+        replies[0].value("REQUEST_ID").as_deref(),
+        Some("retry-storm-1")
+    );
 
     // A late retry after the storm still gets the same bytes.
     let late = Client::connect(s.addr)
@@ -319,7 +327,11 @@ async fn racing_partial_orders_sell_exactly_the_stock() {
             Some(code) => assert_eq!(code, "OUT_OF_STOCK", "{}", r.body),
         }
     }
-    assert_eq!(seen.len(), AREA_STOCK, "total sold equals the initial stock");
+    assert_eq!(
+        seen.len(),
+        AREA_STOCK,
+        "total sold equals the initial stock"
+    );
     // Orders are serialised, so only the order that emptied the area can
     // have been filled short; any later one finds nothing and fails.
     assert!(short_fills <= 1, "{short_fills} orders were filled short");
@@ -328,9 +340,20 @@ async fn racing_partial_orders_sell_exactly_the_stock() {
     for (i, account) in accounts.iter().enumerate() {
         let b = books(&s, &account.account_number).await;
         owned_total += b.owned.len();
-        assert_eq!(CREDIT - b.balance, charged[i], "account {i}: CHARGED100 total vs balance decrease");
-        assert_eq!(b.balance, b.ledger, "account {i}: balance differs from ledger");
-        assert_eq!(b.owned.len() as i64 * BROOKLYN_PRICE, charged[i], "account {i}");
+        assert_eq!(
+            CREDIT - b.balance,
+            charged[i],
+            "account {i}: CHARGED100 total vs balance decrease"
+        );
+        assert_eq!(
+            b.balance, b.ledger,
+            "account {i}: balance differs from ledger"
+        );
+        assert_eq!(
+            b.owned.len() as i64 * BROOKLYN_PRICE,
+            charged[i],
+            "account {i}"
+        );
     }
     assert_eq!(owned_total, AREA_STOCK);
     assert_eq!(stock(&s, BROOKLYN).await, (0, 0, 0));
@@ -353,7 +376,11 @@ async fn parallel_orders_never_overdraw_a_balance() {
     who.extend(std::iter::repeat_n(true, POOR_ORDERS - RICH_ORDERS));
     let mut tasks = Vec::new();
     for is_poor in who {
-        let key = if is_poor { poor.api_key.clone() } else { rich.api_key.clone() };
+        let key = if is_poor {
+            poor.api_key.clone()
+        } else {
+            rich.api_key.clone()
+        };
         let addr = s.addr;
         tasks.push(tokio::spawn(async move {
             let r = Client::connect(addr)
@@ -408,5 +435,89 @@ async fn parallel_orders_never_overdraw_a_balance() {
     assert_eq!(r.balance, r.ledger);
     assert_eq!(r.owned.len(), RICH_ORDERS);
     assert_eq!(stock(&s, MIAMI).await, (0, 0, 0));
+    s.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn parallel_reuse_of_a_request_id_with_other_parameters_executes_once() {
+    let s = TestServer::start().await;
+    const TASKS: usize = 10;
+    // Ten different orders racing under one REQUEST_ID: whichever commits
+    // first wins, and every other one is a reuse with other parameters.
+    let mut tasks = Vec::new();
+    for t in 0..TASKS {
+        let key = s.key.clone();
+        let addr = s.addr;
+        let mut params = order(MIAMI, 1, false);
+        params.push(("TITLE", format!("order {t}")));
+        params.push(("REQUEST_ID", "shared-id".to_owned()));
+        tasks.push(tokio::spawn(async move {
+            Client::connect(addr)
+                .await
+                .call(&key, "DID.ORDER", &params)
+                .await
+        }));
+    }
+    let mut winners = Vec::new();
+    for t in tasks {
+        let r = t.await.expect("client task");
+        assert_eq!(r.status, 200, "{}", r.body);
+        match r.code() {
+            None => winners.push(r),
+            Some(code) => assert_eq!(code, "CONFLICT", "{}", r.body),
+        }
+    }
+    assert_eq!(winners.len(), 1, "exactly one order may execute");
+    let (e164s, _) = sold(&winners[0]);
+    let b = books(&s, &s.account).await;
+    assert_eq!(b.owned, e164s);
+    assert_eq!(b.balance, 10_000 - MIAMI_PRICE);
+    assert_eq!(b.balance, b.ledger);
+    s.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn request_id_is_scoped_per_account_under_parallel_retries() {
+    let s = TestServer::start().await;
+    const RETRIES: usize = 8;
+    let accounts = [s.new_account(10_000).await, s.new_account(10_000).await];
+    // Both accounts happen to pick the same REQUEST_ID and retry it in
+    // parallel: each account's order runs once, neither replays the other's.
+    let mut tasks = Vec::new();
+    for t in 0..2 * RETRIES {
+        let who = t % 2;
+        let key = accounts[who].api_key.clone();
+        let addr = s.addr;
+        let mut params = order(MIAMI, 1, false);
+        params.push(("REQUEST_ID", "same-everywhere".to_owned()));
+        tasks.push(tokio::spawn(async move {
+            let r = Client::connect(addr)
+                .await
+                .call(&key, "DID.ORDER", &params)
+                .await;
+            (who, r)
+        }));
+    }
+    let mut bodies: [HashSet<String>; 2] = [HashSet::new(), HashSet::new()];
+    for t in tasks {
+        let (who, r) = t.await.expect("client task");
+        let r = r.ok();
+        bodies[who].insert(r.body);
+    }
+    for (who, account) in accounts.iter().enumerate() {
+        assert_eq!(bodies[who].len(), 1, "account {who} got different replies");
+        let body = bodies[who].iter().next().unwrap();
+        assert!(
+            body.contains(&format!("ACCOUNT_NUMBER=\"{}\"", account.account_number)),
+            "account {who} got another account's reply: {body}"
+        );
+        let b = books(&s, &account.account_number).await;
+        assert_eq!(b.owned.len(), 1, "account {who}");
+        assert_eq!(b.balance, 10_000 - MIAMI_PRICE, "account {who}");
+        assert_eq!(b.balance, b.ledger, "account {who}");
+    }
+    assert_ne!(bodies[0], bodies[1]);
+    let left = (AREA_STOCK - 2) as i64;
+    assert_eq!(stock(&s, MIAMI).await, (left, left, left));
     s.stop().await;
 }

@@ -611,6 +611,16 @@ async fn test_mode_does_not_use_up_a_request_id() {
 
 // ------------------------------------------------------------ invariants
 
+/// One order of [`balance_always_equals_ledger_sum`]: key, parameters,
+/// expected error code, and what it charges the demo tree and the poor account.
+type Step<'a> = (
+    &'a String,
+    &'a [(&'a str, &'a str)],
+    Option<&'a str>,
+    i64,
+    i64,
+);
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn balance_always_equals_ledger_sum() {
     let s = TestServer::start().await;
@@ -641,13 +651,12 @@ async fn balance_always_equals_ledger_sum() {
         ("QUANTITY", "100"),
     ];
 
-    // (key, params, expected error) in order; `books` checks the ledger
-    // invariant after every step, and the expected balances are checked
-    // against GETBALANCE.
+    // (key, params, expected error, charge to the demo tree, charge to the
+    // poor account) in order; `books` checks the ledger invariant after
+    // every step, and the expected balances are checked against GETBALANCE.
     let mut demo_expected = 10_000;
     let mut poor_expected = 500;
-    #[allow(clippy::type_complexity)]
-    let steps: Vec<(&String, &[(&str, &str)], Option<&str>, i64, i64)> = vec![
+    let steps: Vec<Step<'_>> = vec![
         (&s.key, &ny[..], None, 398, 0),
         (&s.key, &pm[..], None, 147, 0),
         (&poor.api_key, &ny[..], None, 0, 398),

@@ -11,7 +11,18 @@ pub fn parse(p: &mut Params) -> Result<(Option<crate::domain::AccountNumber>, E1
     Ok((parse_target(p)?, p.require("E164", E164::parse)?))
 }
 
-pub async fn execute(ctx: &Ctx, (target, e164): (Option<crate::domain::AccountNumber>, E164)) -> Result<Vec<u8>, Error> {
-    let spec = NumberSpec { principal: ctx.principal.clone(), target, e164 };
-    ctx.mutate(Mutation::Cancel { spec, aging_secs: ctx.aging_secs }).await
+pub async fn execute(
+    ctx: &Ctx,
+    (target, e164): (Option<crate::domain::AccountNumber>, E164),
+) -> Result<Vec<u8>, Error> {
+    let spec = NumberSpec {
+        principal: ctx.principal.clone(),
+        target,
+        e164,
+    };
+    ctx.mutate(Mutation::Cancel {
+        spec,
+        aging_secs: ctx.aging_secs,
+    })
+    .await
 }

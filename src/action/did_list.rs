@@ -25,7 +25,15 @@ pub async fn execute(ctx: &Ctx, req: Request) -> Result<Reply, Error> {
     let principal = ctx.principal.clone();
     let (dids, total) = ctx
         .store
-        .read(move |r| r.list_dids(&principal, req.target.as_ref(), &req.filter, req.limit, req.offset))
+        .read(move |r| {
+            r.list_dids(
+                &principal,
+                req.target.as_ref(),
+                &req.filter,
+                req.limit,
+                req.offset,
+            )
+        })
         .await?;
     Ok(Reply::new(Payload::Dids(dids)).value("TOTAL", total.to_string()))
 }

@@ -22,6 +22,11 @@ pub fn parse(p: &mut Params) -> Result<Request, Error> {
 }
 
 pub async fn execute(ctx: &Ctx, req: Request) -> Result<Vec<u8>, Error> {
-    let number = NumberSpec { principal: ctx.principal.clone(), target: req.target, e164: req.e164 };
-    ctx.mutate(Mutation::Move(MoveSpec { number, to: req.to })).await
+    let number = NumberSpec {
+        principal: ctx.principal.clone(),
+        target: req.target,
+        e164: req.e164,
+    };
+    ctx.mutate(Mutation::Move(MoveSpec { number, to: req.to }))
+        .await
 }

@@ -10,6 +10,14 @@ pub fn parse(p: &mut Params) -> Result<(Option<AccountNumber>, E164), Error> {
     super::did_cancel::parse(p)
 }
 
-pub async fn execute(ctx: &Ctx, (target, e164): (Option<AccountNumber>, E164)) -> Result<Vec<u8>, Error> {
-    ctx.mutate(Mutation::Restore(NumberSpec { principal: ctx.principal.clone(), target, e164 })).await
+pub async fn execute(
+    ctx: &Ctx,
+    (target, e164): (Option<AccountNumber>, E164),
+) -> Result<Vec<u8>, Error> {
+    ctx.mutate(Mutation::Restore(NumberSpec {
+        principal: ctx.principal.clone(),
+        target,
+        e164,
+    }))
+    .await
 }

@@ -22,7 +22,11 @@ pub fn parse(p: &mut Params) -> Result<Request, Error> {
         return Err(ParamError::MissingOneOf("at least one FILTER.* parameter").into());
     }
     let kind = p.setting("CALL_FORWARD_TYPE", |v| {
-        if v.is_empty() { Ok(None) } else { ForwardType::parse(v).map(Some) }
+        if v.is_empty() {
+            Ok(None)
+        } else {
+            ForwardType::parse(v).map(Some)
+        }
     })?;
     let to = p.get_present("CALL_FORWARD_TO");
     let forwarding = match (kind, to) {
@@ -30,9 +34,12 @@ pub fn parse(p: &mut Params) -> Result<Request, Error> {
         (Some(None), _) => Some(ForwardChange::Clear),
         (Some(Some(kind)), to) => {
             let to = to.unwrap_or_default();
-            Some(ForwardChange::Set(
-                Forwarding::parse(kind, &to).map_err(|reason| ParamError::Invalid { name: "CALL_FORWARD_TO", reason })?,
-            ))
+            Some(ForwardChange::Set(Forwarding::parse(kind, &to).map_err(
+                |reason| ParamError::Invalid {
+                    name: "CALL_FORWARD_TO",
+                    reason,
+                },
+            )?))
         }
         (None, Some(to)) if to.is_empty() => Some(ForwardChange::Clear),
         (None, Some(to)) => Some(ForwardChange::Target(to)),
@@ -50,7 +57,11 @@ pub fn parse(p: &mut Params) -> Result<Request, Error> {
         )
         .into());
     }
-    Ok(Request { spec_target: target, filter, changes })
+    Ok(Request {
+        spec_target: target,
+        filter,
+        changes,
+    })
 }
 
 pub async fn execute(ctx: &Ctx, req: Request) -> Result<Vec<u8>, Error> {

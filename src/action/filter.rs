@@ -13,8 +13,9 @@ pub fn parse_filter(p: &mut Params) -> Result<DidFilter, ParamError> {
         status: p.parse("FILTER.STATUS", DidStatus::parse_owned)?,
         sms_url: p.get("FILTER.SMS_URL"),
         sms_email: p.get("FILTER.SMS_EMAIL"),
-        call_forward_type: p
-            .parse("FILTER.CALL_FORWARD_TYPE", |v| ForwardType::parse(v).map(|t| t.as_str().to_owned()))?,
+        call_forward_type: p.parse("FILTER.CALL_FORWARD_TYPE", |v| {
+            ForwardType::parse(v).map(|t| t.as_str().to_owned())
+        })?,
         call_forward_to: p.get("FILTER.CALL_FORWARD_TO"),
     })
 }

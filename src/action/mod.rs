@@ -93,7 +93,11 @@ impl Action {
     pub fn is_mutating(self) -> bool {
         !matches!(
             self,
-            Self::CountriesList | Self::StatesList | Self::AreasList | Self::DidList | Self::AccountGetBalance
+            Self::CountriesList
+                | Self::StatesList
+                | Self::AreasList
+                | Self::DidList
+                | Self::AccountGetBalance
         )
     }
 }
@@ -167,7 +171,9 @@ fn reply_of(outcome: &Outcome) -> Reply {
             .value("ORDER_ID", o.order_id.to_string())
             .value("CHARGED100", o.charged.0.to_string()),
         Outcome::Dids(dids) => Reply::new(Payload::Dids(dids.clone())),
-        Outcome::Account(number) => Reply::new(Payload::None).value("ACCOUNT_NUMBER", number.to_string()),
+        Outcome::Account(number) => {
+            Reply::new(Payload::None).value("ACCOUNT_NUMBER", number.to_string())
+        }
         Outcome::Done | Outcome::Returned(_) => Reply::default(),
     }
 }

@@ -15,5 +15,9 @@ pub fn parse(p: &mut Params) -> Result<String, Error> {
 }
 
 pub async fn execute(ctx: &Ctx, name: String) -> Result<Vec<u8>, Error> {
-    ctx.mutate(Mutation::CreateSubaccount(SubaccountSpec { principal: ctx.principal.clone(), name })).await
+    ctx.mutate(Mutation::CreateSubaccount(SubaccountSpec {
+        principal: ctx.principal.clone(),
+        name,
+    }))
+    .await
 }

@@ -10,5 +10,9 @@ pub fn parse(p: &mut Params) -> Result<AccountNumber, Error> {
 }
 
 pub async fn execute(ctx: &Ctx, account: AccountNumber) -> Result<Vec<u8>, Error> {
-    ctx.mutate(Mutation::DeleteSubaccount(DeleteSpec { principal: ctx.principal.clone(), account })).await
+    ctx.mutate(Mutation::DeleteSubaccount(DeleteSpec {
+        principal: ctx.principal.clone(),
+        account,
+    }))
+    .await
 }

@@ -2,4 +2,5 @@
 //! decode bytes into an [`crate::api::ApiRequest`] and render
 //! [`crate::domain::Reply`] values and errors into bytes.
 
+pub mod query;
 pub mod xml;

@@ -73,7 +73,9 @@ impl DidChanges {
 /// `SMS_URL`: an http(s) URL without spaces, or empty.
 pub fn parse_sms_url(s: &str) -> Result<String, ParseError> {
     let lower = s.to_ascii_lowercase();
-    let rest = lower.strip_prefix("https://").or_else(|| lower.strip_prefix("http://"));
+    let rest = lower
+        .strip_prefix("https://")
+        .or_else(|| lower.strip_prefix("http://"));
     match rest {
         _ if s.is_empty() => Ok(String::new()),
         Some(rest)
@@ -103,7 +105,11 @@ pub fn parse_email(s: &str) -> Result<String, ParseError> {
                 && !domain.ends_with('.')
         })
         && s.chars().all(|c| c.is_ascii_graphic());
-    if ok { Ok(s.to_owned()) } else { Err("must be an e-mail address".into()) }
+    if ok {
+        Ok(s.to_owned())
+    } else {
+        Err("must be an e-mail address".into())
+    }
 }
 
 /// `SMS_PHONE`: 7 to 15 digits, or empty.

@@ -16,7 +16,7 @@ pub use forwarding::{ForwardType, Forwarding};
 pub use ids::{
     AccountNumber, AreaId, CountryId, DidType, E164, KeyId, Money100, RatePlanId, RequestId,
 };
-pub use model::{Area, Country, Did, DidStatus, Principal, RatePlan, State};
+pub use model::{Area, Country, Did, DidStatus, Principal, RatePlan, SignatureKey, State};
 pub use reply::{Payload, Reply};
 
 /// Seconds since the Unix epoch, the only clock the domain uses.

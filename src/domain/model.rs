@@ -11,6 +11,26 @@ pub struct Principal {
     pub account_number: AccountNumber,
     /// The top-level account of the tree, which holds the balance.
     pub root_id: i64,
+    /// Set when the account requires Anveo's `SIGNATURE` parameter.
+    pub signature: Option<SignatureKey>,
+}
+
+/// What `SIGNATURE` is checked against: HMAC-SHA1 over the account's
+/// e-mail, keyed with its secret.
+#[derive(Clone, PartialEq, Eq)]
+pub struct SignatureKey {
+    pub email: String,
+    pub secret: String,
+}
+
+impl std::fmt::Debug for SignatureKey {
+    // The secret must never reach a log line, even through `{:?}`.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SignatureKey")
+            .field("email", &self.email)
+            .field("secret", &"<redacted>")
+            .finish()
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -3,7 +3,9 @@
 use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
 
 use super::{Db, Reader};
-use crate::domain::{AccountNumber, Forwarding, KeyId, Money100, Principal, UnixTime};
+use crate::domain::{
+    AccountNumber, Forwarding, KeyId, Money100, Principal, SignatureKey, UnixTime,
+};
 use crate::error::{DomainError, Error, StoreError};
 
 /// An account row as the mutations need it.
@@ -26,6 +28,10 @@ pub struct KeyRecord {
 /// The data of an account to create.
 pub struct NewAccount {
     pub name: String,
+    /// The account's e-mail, which `SIGNATURE` is computed over.
+    pub email: String,
+    /// When set, every request must carry a matching `SIGNATURE`.
+    pub signature_secret: Option<String>,
     pub parent: Option<AccountNumber>,
     pub forwarding: Option<Forwarding>,
 }
@@ -63,7 +69,11 @@ pub(super) fn resolve_target(
     if row.root_id != principal.root_id {
         return Err(denied().into());
     }
-    if is_below(conn, row.id, principal.account_id)? { Ok(row) } else { Err(denied().into()) }
+    if is_below(conn, row.id, principal.account_id)? {
+        Ok(row)
+    } else {
+        Err(denied().into())
+    }
 }
 
 /// Whether `account` is a (direct or indirect) sub-account of `ancestor`.
@@ -86,21 +96,29 @@ impl Reader<'_> {
             .conn
             .prepare_cached(
                 "SELECT k.hash, k.revoked_at IS NOT NULL OR a.deleted_at IS NOT NULL,
-                        a.id, a.number, a.root_id
+                        a.id, a.number, a.root_id, a.email, a.signature_secret
                    FROM api_keys k JOIN accounts a ON a.id = k.account_id
                   WHERE k.id = ?1",
             )?
             .query_row([key_id.as_str()], |r| {
+                let secret: Option<String> = r.get(6)?;
+                let signature = secret.map(|secret| {
+                    Ok::<_, rusqlite::Error>(SignatureKey {
+                        email: r.get(5)?,
+                        secret,
+                    })
+                });
                 Ok((
                     r.get::<_, String>(0)?,
                     r.get(1)?,
                     r.get(2)?,
                     r.get::<_, String>(3)?,
                     r.get(4)?,
+                    signature.transpose()?,
                 ))
             })
             .optional()?;
-        let Some((hash, revoked, account_id, number, root_id)) = row else {
+        let Some((hash, revoked, account_id, number, root_id, signature)) = row else {
             return Ok(None);
         };
         let account_number = AccountNumber::parse(&number)
@@ -113,6 +131,7 @@ impl Reader<'_> {
                 account_id,
                 account_number,
                 root_id,
+                signature,
             },
         }))
     }
@@ -184,8 +203,15 @@ impl Db {
             )
             .into());
         }
-        let fwd = account.forwarding.as_ref().map_or(("", ""), |f| (f.kind().as_str(), f.target()));
+        let fwd = account
+            .forwarding
+            .as_ref()
+            .map_or(("", ""), |f| (f.kind().as_str(), f.target()));
         let (id, number) = insert_account(&tx, &account.name, parent, fwd, now)?;
+        tx.execute(
+            "UPDATE accounts SET email = ?2, signature_secret = ?3 WHERE id = ?1",
+            params![id, account.email, account.signature_secret],
+        )?;
         insert_key(&tx, id, key, now)?;
         if credit.0 > 0 {
             insert_credit(&tx, id, credit, now)?;
@@ -319,14 +345,19 @@ pub(super) fn insert_account(
     };
     // A top-level account is its own root; its id is chosen here so the
     // row satisfies that CHECK as it is inserted.
-    let id: i64 = conn.query_row("SELECT coalesce(max(id), 0) + 1 FROM accounts", [], |r| r.get(0))?;
+    let id: i64 = conn.query_row("SELECT coalesce(max(id), 0) + 1 FROM accounts", [], |r| {
+        r.get(0)
+    })?;
     let root = parent.map_or(id, |(_, root)| root);
     conn.prepare_cached(
         "INSERT INTO accounts (id, number, name, parent_id, root_id, forward_type, forward_to, created_at)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
     )?
     .execute(params![id, number, name, parent.map(|p| p.0), root, forward_type, forward_to, now])?;
-    Ok((id, AccountNumber::parse(&number).expect("generated account numbers are valid")))
+    Ok((
+        id,
+        AccountNumber::parse(&number).expect("generated account numbers are valid"),
+    ))
 }
 
 fn random_account_number() -> String {

@@ -71,12 +71,27 @@ impl Reader<'_> {
             .prepare_cached(&format!(
                 "SELECT count(*) FROM dids d JOIN areas a ON a.id = d.area_id WHERE {FILTER_SQL}"
             ))?
-            .query_row(rusqlite::params![owner.id, p2, p3, p4, p5, p6, p7, p8, p9], |r| r.get(0))?;
+            .query_row(
+                rusqlite::params![owner.id, p2, p3, p4, p5, p6, p7, p8, p9],
+                |r| r.get(0),
+            )?;
         let mut stmt = self.conn.prepare_cached(&format!(
             "{SELECT_DID} WHERE {FILTER_SQL} ORDER BY d.e164 LIMIT ?10 OFFSET ?11"
         ))?;
         let rows = stmt.query_map(
-            rusqlite::params![owner.id, p2, p3, p4, p5, p6, p7, p8, p9, limit, offset as i64],
+            rusqlite::params![
+                owner.id,
+                p2,
+                p3,
+                p4,
+                p5,
+                p6,
+                p7,
+                p8,
+                p9,
+                limit,
+                offset as i64
+            ],
             row_to_did,
         )?;
         Ok((rows.collect::<Result<_, _>>()?, total as u64))
@@ -96,7 +111,9 @@ impl Reader<'_> {
     pub fn aging_due(&self, now: crate::domain::UnixTime) -> Result<bool, Error> {
         Ok(self
             .conn
-            .prepare_cached("SELECT EXISTS (SELECT 1 FROM dids WHERE status = 'aging' AND aging_until <= ?1)")?
+            .prepare_cached(
+                "SELECT EXISTS (SELECT 1 FROM dids WHERE status = 'aging' AND aging_until <= ?1)",
+            )?
             .query_row([now], |r| r.get(0))?)
     }
 

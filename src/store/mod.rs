@@ -31,12 +31,12 @@ use crate::error::{Error, StoreError};
 
 pub use accounts::{KeyRecord, NewAccount};
 pub use history::HistoryEntry;
-pub use numbers::{MoveSpec, NumberSpec, UpdateSpec};
-pub use subaccounts::{DeleteSpec, SubaccountSpec};
 pub use inventory::{CatalogRow, ImportStats, NumberRow};
 pub use mutation::{Mutation, Outcome};
+pub use numbers::{MoveSpec, NumberSpec, UpdateSpec};
 pub use order::{OrderOutcome, OrderSpec};
 pub use read::Reader;
+pub use subaccounts::{DeleteSpec, SubaccountSpec};
 pub use writer::{IdempotencyKey, Job};
 
 /// How long a connection waits for a lock held by another process (the
@@ -143,7 +143,12 @@ impl Store {
         if !self.read(move |r| r.aging_due(now)).await? {
             return Ok(());
         }
-        let job = Job { mutation: Mutation::ReturnAged, test: false, idempotency: None, render: Box::new(|_| Vec::new()) };
+        let job = Job {
+            mutation: Mutation::ReturnAged,
+            test: false,
+            idempotency: None,
+            render: Box::new(|_| Vec::new()),
+        };
         self.write(job).await.map(|_| ())
     }
 

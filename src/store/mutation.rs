@@ -13,7 +13,10 @@ pub enum Mutation {
     Order(OrderSpec),
     Update(UpdateSpec),
     /// Cancel a number; it ages for `aging_secs` before returning to stock.
-    Cancel { spec: NumberSpec, aging_secs: i64 },
+    Cancel {
+        spec: NumberSpec,
+        aging_secs: i64,
+    },
     Restore(NumberSpec),
     Move(MoveSpec),
     CreateSubaccount(SubaccountSpec),
@@ -32,15 +35,25 @@ pub enum Outcome {
     Returned(u64),
 }
 
-pub(super) fn apply(conn: &Connection, mutation: Mutation, now: UnixTime) -> Result<Outcome, Error> {
+pub(super) fn apply(
+    conn: &Connection,
+    mutation: Mutation,
+    now: UnixTime,
+) -> Result<Outcome, Error> {
     match mutation {
         Mutation::Order(spec) => order::apply(conn, spec, now).map(Outcome::Order),
         Mutation::Update(spec) => numbers::update(conn, spec, now).map(Outcome::Dids),
-        Mutation::Cancel { spec, aging_secs } => numbers::cancel(conn, spec, aging_secs, now).map(Outcome::Dids),
+        Mutation::Cancel { spec, aging_secs } => {
+            numbers::cancel(conn, spec, aging_secs, now).map(Outcome::Dids)
+        }
         Mutation::Restore(spec) => numbers::restore(conn, spec, now).map(Outcome::Dids),
         Mutation::Move(spec) => numbers::move_number(conn, spec, now).map(Outcome::Dids),
-        Mutation::CreateSubaccount(spec) => subaccounts::create(conn, spec, now).map(Outcome::Account),
-        Mutation::DeleteSubaccount(spec) => subaccounts::delete(conn, spec, now).map(|()| Outcome::Done),
+        Mutation::CreateSubaccount(spec) => {
+            subaccounts::create(conn, spec, now).map(Outcome::Account)
+        }
+        Mutation::DeleteSubaccount(spec) => {
+            subaccounts::delete(conn, spec, now).map(|()| Outcome::Done)
+        }
         Mutation::ReturnAged => numbers::return_aged(conn, now).map(Outcome::Returned),
     }
 }

@@ -7,8 +7,8 @@ use super::accounts::{self, AccountRow};
 use super::dids;
 use super::history::Event;
 use crate::domain::{
-    AccountNumber, Did, DidChanges, DidFilter, DidType, E164, ForwardChange, ForwardType, Forwarding,
-    Principal, UnixTime,
+    AccountNumber, Did, DidChanges, DidFilter, DidType, E164, ForwardChange, ForwardType,
+    Forwarding, Principal, UnixTime,
 };
 use crate::error::{DomainError, Error};
 
@@ -71,12 +71,19 @@ struct Settings {
     title: String,
 }
 
-pub(super) fn update(conn: &Connection, spec: UpdateSpec, now: UnixTime) -> Result<Vec<Did>, Error> {
+pub(super) fn update(
+    conn: &Connection,
+    spec: UpdateSpec,
+    now: UnixTime,
+) -> Result<Vec<Did>, Error> {
     let owner = accounts::resolve_target(conn, &spec.principal, spec.target.as_ref())?;
     let mut filter = spec.filter;
     // Only active numbers can be reconfigured; a filter on another
     // status selects nothing.
-    if filter.status.is_some_and(|s| s != crate::domain::DidStatus::Active) {
+    if filter
+        .status
+        .is_some_and(|s| s != crate::domain::DidStatus::Active)
+    {
         return Err(DomainError::NotFound("no active number matches the filters".into()).into());
     }
     filter.status = Some(crate::domain::DidStatus::Active);
@@ -114,12 +121,18 @@ pub(super) fn update(conn: &Connection, spec: UpdateSpec, now: UnixTime) -> Resu
             Some(ForwardChange::Clear) => (String::new(), String::new()),
             Some(ForwardChange::Set(f)) => (f.kind().as_str().to_owned(), f.target().to_owned()),
             Some(ForwardChange::Target(t)) => {
-                let kind = ForwardType::parse(&old.forward_type).map_err(|_| DomainError::Invalid {
+                let kind =
+                    ForwardType::parse(&old.forward_type).map_err(|_| DomainError::Invalid {
+                        name: "CALL_FORWARD_TO",
+                        reason: format!(
+                            "cannot be set alone: number {} has no CALL_FORWARD_TYPE, give one",
+                            old.e164
+                        ),
+                    })?;
+                let f = Forwarding::parse(kind, t).map_err(|reason| DomainError::Invalid {
                     name: "CALL_FORWARD_TO",
-                    reason: format!("cannot be set alone: number {} has no CALL_FORWARD_TYPE, give one", old.e164),
+                    reason,
                 })?;
-                let f = Forwarding::parse(kind, t)
-                    .map_err(|reason| DomainError::Invalid { name: "CALL_FORWARD_TO", reason })?;
                 (old.forward_type.clone(), f.target().to_owned())
             }
         };
@@ -166,25 +179,43 @@ pub(super) fn update(conn: &Connection, spec: UpdateSpec, now: UnixTime) -> Resu
 
 /// The caller's number `e164` with its status and aging end, or `NOT_FOUND`
 /// (also for numbers of other accounts: never reveal them).
-fn owned(conn: &Connection, spec: &NumberSpec) -> Result<(AccountRow, String, Option<UnixTime>), Error> {
+fn owned(
+    conn: &Connection,
+    spec: &NumberSpec,
+) -> Result<(AccountRow, String, Option<UnixTime>), Error> {
     let owner = accounts::resolve_target(conn, &spec.principal, spec.target.as_ref())?;
     let row: Option<(String, Option<UnixTime>)> = conn
         .prepare_cached("SELECT status, aging_until FROM dids WHERE e164 = ?1 AND account_id = ?2")?
-        .query_row(params![spec.e164.as_str(), owner.id], |r| Ok((r.get(0)?, r.get(1)?)))
+        .query_row(params![spec.e164.as_str(), owner.id], |r| {
+            Ok((r.get(0)?, r.get(1)?))
+        })
         .optional()?;
-    let (status, aging_until) =
-        row.ok_or_else(|| DomainError::NotFound(format!("number {} in account {}", spec.e164, owner.number)))?;
+    let (status, aging_until) = row.ok_or_else(|| {
+        DomainError::NotFound(format!("number {} in account {}", spec.e164, owner.number))
+    })?;
     Ok((owner, status, aging_until))
 }
 
 fn event<'a>(spec: &'a NumberSpec, name: &'static str, owner: &AccountRow) -> Event<'a> {
-    Event { e164: spec.e164.as_str(), event: name, account_id: Some(owner.id), key_id: Some(spec.principal.key_id.as_str()) }
+    Event {
+        e164: spec.e164.as_str(),
+        event: name,
+        account_id: Some(owner.id),
+        key_id: Some(spec.principal.key_id.as_str()),
+    }
 }
 
-pub(super) fn cancel(conn: &Connection, spec: NumberSpec, aging_secs: i64, now: UnixTime) -> Result<Vec<Did>, Error> {
+pub(super) fn cancel(
+    conn: &Connection,
+    spec: NumberSpec,
+    aging_secs: i64,
+    now: UnixTime,
+) -> Result<Vec<Did>, Error> {
     let (owner, status, _) = owned(conn, &spec)?;
     if status != "active" {
-        return Err(DomainError::Conflict(format!("number {} is already canceled", spec.e164)).into());
+        return Err(
+            DomainError::Conflict(format!("number {} is already canceled", spec.e164)).into(),
+        );
     }
     conn.prepare_cached("UPDATE dids SET status = 'aging', aging_until = ?2 WHERE e164 = ?1")?
         .execute(params![spec.e164.as_str(), now.saturating_add(aging_secs)])?;
@@ -192,7 +223,11 @@ pub(super) fn cancel(conn: &Connection, spec: NumberSpec, aging_secs: i64, now: 
     Ok(dids::load(conn, &[spec.e164.to_string()])?)
 }
 
-pub(super) fn restore(conn: &Connection, spec: NumberSpec, now: UnixTime) -> Result<Vec<Did>, Error> {
+pub(super) fn restore(
+    conn: &Connection,
+    spec: NumberSpec,
+    now: UnixTime,
+) -> Result<Vec<Did>, Error> {
     let (owner, status, aging_until) = owned(conn, &spec)?;
     if status == "active" {
         return Err(DomainError::Conflict(format!(
@@ -203,7 +238,11 @@ pub(super) fn restore(conn: &Connection, spec: NumberSpec, now: UnixTime) -> Res
     }
     // Aging that has ended is stock, even if the sweep has not run yet.
     if aging_until.is_none_or(|t| t <= now) {
-        return Err(DomainError::NotFound(format!("number {} in account {}", spec.e164, owner.number)).into());
+        return Err(DomainError::NotFound(format!(
+            "number {} in account {}",
+            spec.e164, owner.number
+        ))
+        .into());
     }
     conn.prepare_cached("UPDATE dids SET status = 'active', aging_until = NULL WHERE e164 = ?1")?
         .execute([spec.e164.as_str()])?;
@@ -211,7 +250,11 @@ pub(super) fn restore(conn: &Connection, spec: NumberSpec, now: UnixTime) -> Res
     Ok(dids::load(conn, &[spec.e164.to_string()])?)
 }
 
-pub(super) fn move_number(conn: &Connection, spec: MoveSpec, now: UnixTime) -> Result<Vec<Did>, Error> {
+pub(super) fn move_number(
+    conn: &Connection,
+    spec: MoveSpec,
+    now: UnixTime,
+) -> Result<Vec<Did>, Error> {
     let (owner, status, _) = owned(conn, &spec.number)?;
     let to = accounts::resolve_target(conn, &spec.number.principal, Some(&spec.to))?;
     if status != "active" {
@@ -224,7 +267,13 @@ pub(super) fn move_number(conn: &Connection, spec: MoveSpec, now: UnixTime) -> R
     if to.id != owner.id {
         conn.prepare_cached("UPDATE dids SET account_id = ?2 WHERE e164 = ?1")?
             .execute(params![spec.number.e164.as_str(), to.id])?;
-        event(&spec.number, "moved", &owner).record_change(conn, "ACCOUNT_NUMBER", &owner.number, &to.number, now)?;
+        event(&spec.number, "moved", &owner).record_change(
+            conn,
+            "ACCOUNT_NUMBER",
+            &owner.number,
+            &to.number,
+            now,
+        )?;
     }
     Ok(dids::load(conn, &[spec.number.e164.to_string()])?)
 }
@@ -245,7 +294,13 @@ pub(super) fn return_aged(conn: &Connection, now: UnixTime) -> Result<u64, Error
     )?;
     for (e164, account_id) in &due {
         wipe.execute([e164])?;
-        Event { e164, event: "returned", account_id: *account_id, key_id: None }.record(conn, now)?;
+        Event {
+            e164,
+            event: "returned",
+            account_id: *account_id,
+            key_id: None,
+        }
+        .record(conn, now)?;
     }
     if !due.is_empty() {
         tracing::info!(numbers = due.len(), "aged numbers returned to stock");

@@ -21,7 +21,11 @@ pub struct DeleteSpec {
 /// Creates a sub-account of the key's account; it inherits the parent's
 /// default forwarding, so its new numbers route like the parent's until
 /// configured otherwise.
-pub(super) fn create(conn: &Connection, spec: SubaccountSpec, now: UnixTime) -> Result<AccountNumber, Error> {
+pub(super) fn create(
+    conn: &Connection,
+    spec: SubaccountSpec,
+    now: UnixTime,
+) -> Result<AccountNumber, Error> {
     let (ftype, fto): (String, String) = conn
         .prepare_cached("SELECT forward_type, forward_to FROM accounts WHERE id = ?1")?
         .query_row([spec.principal.account_id], |r| Ok((r.get(0)?, r.get(1)?)))?;
@@ -52,7 +56,9 @@ pub(super) fn delete(conn: &Connection, spec: DeleteSpec, now: UnixTime) -> Resu
         .into());
     }
     let children: i64 = conn
-        .prepare_cached("SELECT count(*) FROM accounts WHERE parent_id = ?1 AND deleted_at IS NULL")?
+        .prepare_cached(
+            "SELECT count(*) FROM accounts WHERE parent_id = ?1 AND deleted_at IS NULL",
+        )?
         .query_row([row.id], |r| r.get(0))?;
     if children > 0 {
         return Err(DomainError::Conflict(format!(
@@ -61,6 +67,7 @@ pub(super) fn delete(conn: &Connection, spec: DeleteSpec, now: UnixTime) -> Resu
         ))
         .into());
     }
-    conn.prepare_cached("UPDATE accounts SET deleted_at = ?2 WHERE id = ?1")?.execute(params![row.id, now])?;
+    conn.prepare_cached("UPDATE accounts SET deleted_at = ?2 WHERE id = ?1")?
+        .execute(params![row.id, now])?;
     Ok(())
 }

@@ -232,22 +232,22 @@ impl Reply {
         let mut out = Vec::new();
         loop {
             match reader.read_event().expect("reply is XML") {
-                quick_xml::events::Event::Start(e) | quick_xml::events::Event::Empty(e) => {
-                    if e.name().as_ref() == tag {
-                        out.push(
-                            e.attributes()
-                                .map(|a| {
-                                    let a = a.unwrap();
-                                    (
-                                        a.key.as_ref().to_string(),
-                                        a.normalized_value(quick_xml::XmlVersion::Implicit1_0)
-                                            .unwrap()
-                                            .into_owned(),
-                                    )
-                                })
-                                .collect(),
-                        );
-                    }
+                quick_xml::events::Event::Start(e) | quick_xml::events::Event::Empty(e)
+                    if e.name().as_ref() == tag =>
+                {
+                    out.push(
+                        e.attributes()
+                            .map(|a| {
+                                let a = a.unwrap();
+                                (
+                                    a.key.as_ref().to_string(),
+                                    a.normalized_value(quick_xml::XmlVersion::Implicit1_0)
+                                        .unwrap()
+                                        .into_owned(),
+                                )
+                            })
+                            .collect(),
+                    );
                 }
                 quick_xml::events::Event::Eof => break,
                 _ => {}
