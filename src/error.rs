@@ -127,8 +127,8 @@ pub enum Error {
     Malformed(String),
     #[error("request body is over the limit of {0} bytes")]
     TooLarge(usize),
-    #[error("request body too slow: send it within {0} seconds")]
-    BodyTimeout(u64),
+    #[error("request body too slow: send it within {} seconds", .0.as_secs_f64())]
+    BodyTimeout(std::time::Duration),
     #[error("no such path: use POST /api/v3.asp")]
     NoRoute,
     #[error("method not allowed: use {0}")]

@@ -193,24 +193,13 @@ impl App {
         let xml = &*self.xml;
         match (req.method(), req.uri().path()) {
             (&Method::POST, "/api/v3.asp" | "/api/xml") => match self.read_body(req).await {
-                Ok(body) => match xml::decode(&body) {
-                    Ok(request) => {
-                        let handled = self.service.handle(request, self.xml.clone()).await;
-                        // Action and authentication errors travel with 200;
-                        // storage trouble and bugs with their own status.
-                        (handled.code.map_or(200, |c| c.http_status()), handled)
-                    }
-                    Err(e) => (e.http_status(), Handled::error(xml, &e)),
-                },
+                Ok(body) => self.serve(xml::decode(&body)).await,
                 Err(e) => (e.http_status(), Handled::error(xml, &e)),
             },
-            (&Method::GET, "/api/v2.asp") => match query::decode(req.uri().query().unwrap_or("")) {
-                Ok(request) => {
-                    let handled = self.service.handle(request, self.xml.clone()).await;
-                    (handled.code.map_or(200, |c| c.http_status()), handled)
-                }
-                Err(e) => (e.http_status(), Handled::error(xml, &e)),
-            },
+            (&Method::GET, "/api/v2.asp") => {
+                self.serve(query::decode(req.uri().query().unwrap_or("")))
+                    .await
+            }
             (&Method::GET, "/healthz") => {
                 if self.service.store().writer_healthy() {
                     (
@@ -243,6 +232,19 @@ impl App {
         }
     }
 
+    /// Runs a decoded request, or answers the decoding error.
+    async fn serve(&self, decoded: Result<crate::api::ApiRequest, Error>) -> (u16, Handled) {
+        match decoded {
+            Ok(request) => {
+                let handled = self.service.handle(request, self.xml.clone()).await;
+                // Action and authentication errors travel with 200; storage
+                // trouble and bugs with their own status.
+                (handled.code.map_or(200, |c| c.http_status()), handled)
+            }
+            Err(e) => (e.http_status(), Handled::error(&*self.xml, &e)),
+        }
+    }
+
     /// Reads the body within the size and time limits. A declared length
     /// over the limit is refused before a byte of the body is read.
     async fn read_body(&self, req: Request<Incoming>) -> Result<Bytes, Error> {
@@ -259,7 +261,7 @@ impl App {
         let collected =
             tokio::time::timeout(timeout, Limited::new(req.into_body(), limit).collect())
                 .await
-                .map_err(|_| Error::BodyTimeout(timeout.as_secs()))?;
+                .map_err(|_| Error::BodyTimeout(timeout))?;
         match collected {
             Ok(body) => Ok(body.to_bytes()),
             Err(e) if e.is::<LengthLimitError>() => Err(Error::TooLarge(limit)),

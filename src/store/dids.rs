@@ -3,7 +3,7 @@
 use rusqlite::Connection;
 
 use super::Reader;
-use super::numbers::{FILTER_SQL, filter_params};
+use super::numbers::{FilterSql, filter_sql};
 use crate::domain::{AccountNumber, Did, DidFilter, DidStatus, DidType, Money100, Principal};
 use crate::error::{Error, StoreError};
 
@@ -65,35 +65,22 @@ impl Reader<'_> {
         offset: u64,
     ) -> Result<(Vec<Did>, u64), Error> {
         let owner = super::accounts::resolve_target(self.conn, principal, target)?;
-        let [p2, p3, p4, p5, p6, p7, p8, p9] = filter_params(filter);
+        let FilterSql { from_where, mut params } = filter_sql(owner.id, filter);
         let total: i64 = self
             .conn
-            .prepare_cached(&format!(
-                "SELECT count(*) FROM dids d JOIN areas a ON a.id = d.area_id WHERE {FILTER_SQL}"
-            ))?
-            .query_row(
-                rusqlite::params![owner.id, p2, p3, p4, p5, p6, p7, p8, p9],
-                |r| r.get(0),
-            )?;
+            .prepare_cached(&format!("SELECT count(*) FROM {from_where}"))?
+            .query_row(rusqlite::params_from_iter(&params), |r| r.get(0))?;
+        // The page is chosen in the index alone; only its rows are joined.
+        let n = params.len();
+        params.push(rusqlite::types::Value::Integer(limit.into()));
+        params.push(rusqlite::types::Value::Integer(offset.min(i64::MAX as u64) as i64));
         let mut stmt = self.conn.prepare_cached(&format!(
-            "{SELECT_DID} WHERE {FILTER_SQL} ORDER BY d.e164 LIMIT ?10 OFFSET ?11"
+            "{SELECT_DID} WHERE d.e164 IN (SELECT d.e164 FROM {from_where} ORDER BY d.e164 LIMIT ?{} OFFSET ?{})
+              ORDER BY d.e164",
+            n + 1,
+            n + 2
         ))?;
-        let rows = stmt.query_map(
-            rusqlite::params![
-                owner.id,
-                p2,
-                p3,
-                p4,
-                p5,
-                p6,
-                p7,
-                p8,
-                p9,
-                limit,
-                offset as i64
-            ],
-            row_to_did,
-        )?;
+        let rows = stmt.query_map(rusqlite::params_from_iter(&params), row_to_did)?;
         Ok((rows.collect::<Result<_, _>>()?, total as u64))
     }
 

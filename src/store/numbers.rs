@@ -12,29 +12,39 @@ use crate::domain::{
 };
 use crate::error::{DomainError, Error};
 
-/// The `FILTER.*` conditions over `dids d JOIN areas a`, for the account
-/// in `?1`; parameters `?2`..`?9` are [`filter_params`].
-pub(super) const FILTER_SQL: &str = "d.account_id = ?1
-      AND (?2 IS NULL OR d.e164 GLOB ?2)
-      AND (?3 IS NULL OR a.did_type = ?3)
-      AND (?4 IS NULL OR d.title = ?4)
-      AND (?5 IS NULL OR d.status = ?5)
-      AND (?6 IS NULL OR d.sms_url = ?6)
-      AND (?7 IS NULL OR d.sms_email = ?7)
-      AND (?8 IS NULL OR d.forward_type = ?8)
-      AND (?9 IS NULL OR d.forward_to = ?9)";
+/// The `FILTER.*` conditions for the numbers of one account, as SQL over
+/// `dids d` (joined with `areas a` only when the type is filtered) and its
+/// parameters. Only the filters given become conditions, so the common
+/// cases walk the `dids_account` index without touching rows; the SQL text
+/// is built from fixed fragments and every value is a parameter.
+pub(super) struct FilterSql {
+    pub from_where: String,
+    pub params: Vec<rusqlite::types::Value>,
+}
 
-pub(super) fn filter_params(f: &DidFilter) -> [Option<&str>; 8] {
-    [
-        f.e164.as_ref().map(|p| p.as_glob()),
-        f.did_type.map(DidType::as_str),
-        f.title.as_deref(),
-        f.status.map(|s| s.db_value()),
-        f.sms_url.as_deref(),
-        f.sms_email.as_deref(),
-        f.call_forward_type.as_deref(),
-        f.call_forward_to.as_deref(),
-    ]
+pub(super) fn filter_sql(account_id: i64, f: &DidFilter) -> FilterSql {
+    use rusqlite::types::Value;
+    let mut sql = String::from("dids d");
+    if f.did_type.is_some() {
+        sql.push_str(" JOIN areas a ON a.id = d.area_id");
+    }
+    sql.push_str(" WHERE d.account_id = ?1");
+    let mut params = vec![Value::Integer(account_id)];
+    let mut add = |fragment: &str, value: Option<&str>| {
+        if let Some(v) = value {
+            params.push(Value::Text(v.to_owned()));
+            sql.push_str(&format!(" AND {fragment} ?{}", params.len()));
+        }
+    };
+    add("d.e164 GLOB", f.e164.as_ref().map(|p| p.as_glob()));
+    add("a.did_type =", f.did_type.map(DidType::as_str));
+    add("d.title =", f.title.as_deref());
+    add("d.status =", f.status.map(|s| s.db_value()));
+    add("d.sms_url =", f.sms_url.as_deref());
+    add("d.sms_email =", f.sms_email.as_deref());
+    add("d.forward_type =", f.call_forward_type.as_deref());
+    add("d.forward_to =", f.call_forward_to.as_deref());
+    FilterSql { from_where: sql, params }
 }
 
 /// `DID.UPDATE`: the caller's active numbers matching `filter`.
@@ -88,13 +98,13 @@ pub(super) fn update(
     }
     filter.status = Some(crate::domain::DidStatus::Active);
     let selected: Vec<Settings> = {
+        let FilterSql { from_where, params } = filter_sql(owner.id, &filter);
         let sql = format!(
             "SELECT d.e164, d.forward_type, d.forward_to, d.sms_url, d.sms_email, d.sms_phone, d.title
-               FROM dids d JOIN areas a ON a.id = d.area_id WHERE {FILTER_SQL} ORDER BY d.e164"
+               FROM {from_where} ORDER BY d.e164"
         );
         let mut stmt = conn.prepare_cached(&sql)?;
-        let [p2, p3, p4, p5, p6, p7, p8, p9] = filter_params(&filter);
-        stmt.query_map(params![owner.id, p2, p3, p4, p5, p6, p7, p8, p9], |r| {
+        stmt.query_map(rusqlite::params_from_iter(params), |r| {
             Ok(Settings {
                 e164: r.get(0)?,
                 forward_type: r.get(1)?,
