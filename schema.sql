@@ -115,19 +115,23 @@ CREATE TABLE orders (
     account_id    INTEGER NOT NULL REFERENCES accounts(id),
     billing_id    INTEGER NOT NULL REFERENCES accounts(id),
     key_id        TEXT    NOT NULL,
-    area_id       TEXT    NOT NULL REFERENCES areas(id),
+    -- The area ordered from; NULL for orders of a reservation or a list
+    -- of numbers, which may span areas.
+    area_id       TEXT    REFERENCES areas(id),
     rate_plan_id  TEXT    NOT NULL REFERENCES rate_plans(id),
     quantity      INTEGER NOT NULL CHECK (quantity > 0),
     charged100    INTEGER NOT NULL CHECK (charged100 >= 0),
     created_at    INTEGER NOT NULL
 ) STRICT;
 
--- Numbers. An available number has no owner; an active one has one; an
--- aging one keeps its last owner until aging_until.
+-- Numbers. An available number has no owner; a reserved one is held by a
+-- reservation (and has no owner yet); an active one has an owner; an aging
+-- one keeps its last owner until aging_until.
 CREATE TABLE dids (
     e164          TEXT    PRIMARY KEY CHECK (length(e164) BETWEEN 7 AND 15 AND e164 NOT GLOB '*[^0-9]*'),
     area_id       TEXT    NOT NULL REFERENCES areas(id),
-    status        TEXT    NOT NULL DEFAULT 'available' CHECK (status IN ('available', 'active', 'aging')),
+    status        TEXT    NOT NULL DEFAULT 'available'
+                  CHECK (status IN ('available', 'reserved', 'active', 'aging')),
     account_id    INTEGER REFERENCES accounts(id),
     order_id      INTEGER REFERENCES orders(id),
     rate_plan_id  TEXT    NOT NULL DEFAULT '',
@@ -141,7 +145,10 @@ CREATE TABLE dids (
     sms_phone     TEXT    NOT NULL DEFAULT '',
     ordered_at    INTEGER,
     aging_until   INTEGER,
-    CHECK ((status = 'available') = (account_id IS NULL))
+    -- Set while the number is held by a reservation (status 'reserved').
+    reservation_id TEXT    REFERENCES reservations(id),
+    CHECK ((status IN ('available', 'reserved')) = (account_id IS NULL)),
+    CHECK ((status = 'reserved') = (reservation_id IS NOT NULL))
 ) STRICT, WITHOUT ROWID;
 -- Ordering takes the lowest available numbers of an area: this partial
 -- index holds exactly the stock, in E.164 order.
@@ -207,3 +214,20 @@ CREATE INDEX dids_account ON dids(account_id, e164, status) WHERE account_id IS 
 
 -- Aging numbers are returned to stock by a sweep that looks them up by time.
 CREATE INDEX dids_aging ON dids(aging_until) WHERE status = 'aging';
+
+-- version 3
+
+-- Reservations hold numbers for an account tree (a cart) until they expire,
+-- are ordered or are canceled. Their numbers have status 'reserved'.
+CREATE TABLE reservations (
+    id          TEXT    PRIMARY KEY,
+    root_id     INTEGER NOT NULL REFERENCES accounts(id),
+    account_id  INTEGER NOT NULL REFERENCES accounts(id),
+    key_id      TEXT    NOT NULL,
+    state       TEXT    NOT NULL DEFAULT 'open' CHECK (state IN ('open', 'ordered', 'canceled', 'expired')),
+    expires_at  INTEGER NOT NULL,
+    order_id    INTEGER REFERENCES orders(id),
+    created_at  INTEGER NOT NULL
+) STRICT, WITHOUT ROWID;
+CREATE INDEX reservations_open ON reservations(expires_at) WHERE state = 'open';
+CREATE INDEX dids_reservation ON dids(reservation_id) WHERE reservation_id IS NOT NULL;

@@ -91,6 +91,9 @@ pub enum DomainError {
         requested: u32,
         available: u32,
     },
+    /// A named number exists but is sold, aging or held by another tree.
+    #[error("number {0} is not available: it is sold, aging or held by another account")]
+    NumberUnavailable(String),
     #[error("insufficient funds: order costs {cost}, balance is {balance}")]
     InsufficientFunds { cost: i64, balance: i64 },
     #[error("{0}")]
@@ -173,7 +176,7 @@ impl Error {
             Error::Domain(d) => match d {
                 DomainError::NotFound(_) => ErrorCode::NotFound,
                 DomainError::AccessDenied(_) => ErrorCode::AccessDenied,
-                DomainError::OutOfStock { .. } => ErrorCode::OutOfStock,
+                DomainError::OutOfStock { .. } | DomainError::NumberUnavailable(_) => ErrorCode::OutOfStock,
                 DomainError::InsufficientFunds { .. } => ErrorCode::InsufficientFunds,
                 DomainError::Conflict(_) => ErrorCode::Conflict,
                 DomainError::Invalid { .. } => ErrorCode::InvalidParameter,

@@ -56,7 +56,7 @@ pub async fn run(
         .max_headers(app.config.max_headers)
         .keep_alive(true);
     let (stop_sweep, sweep_stopped) = tokio::sync::oneshot::channel::<()>();
-    let sweeper = tokio::spawn(sweep_aging(
+    let sweeper = tokio::spawn(sweep(
         store.clone(),
         app.config.sweep_interval,
         sweep_stopped,
@@ -116,9 +116,9 @@ pub async fn run(
     Ok(())
 }
 
-/// Returns aged numbers to stock on its own, without a request or a
-/// restart, until `stop` fires.
-async fn sweep_aging(
+/// Returns aged numbers and expired reservations to stock on its own,
+/// without a request or a restart, until `stop` fires.
+async fn sweep(
     store: Store,
     every: std::time::Duration,
     mut stop: tokio::sync::oneshot::Receiver<()>,
@@ -128,8 +128,8 @@ async fn sweep_aging(
     loop {
         tokio::select! {
             _ = tick.tick() => {
-                if let Err(e) = store.sweep_aging().await {
-                    tracing::warn!(error = %e, "aging sweep failed; retrying next tick");
+                if let Err(e) = store.sweep().await {
+                    tracing::warn!(error = %e, "sweep failed; retrying next tick");
                 }
             }
             _ = &mut stop => return,

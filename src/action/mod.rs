@@ -13,7 +13,10 @@ mod did_cancel;
 mod did_list;
 mod did_move;
 mod did_order;
+mod did_reserve;
+mod did_reserve_cancel;
 mod did_restore;
+mod did_search;
 mod did_update;
 mod filter;
 mod params;
@@ -38,6 +41,9 @@ pub enum Action {
     CountriesList,
     StatesList,
     AreasList,
+    DidSearch,
+    DidReserve,
+    DidReserveCancel,
     DidOrder,
     DidList,
     DidUpdate,
@@ -50,7 +56,10 @@ pub enum Action {
 }
 
 impl Action {
-    const ALL: [Action; 12] = [
+    const ALL: [Action; 15] = [
+        Self::DidSearch,
+        Self::DidReserve,
+        Self::DidReserveCancel,
         Self::CountriesList,
         Self::StatesList,
         Self::AreasList,
@@ -70,6 +79,9 @@ impl Action {
             Self::CountriesList => "ANVEO.COUNTRIES.LIST",
             Self::StatesList => "ANVEO.STATES.LIST",
             Self::AreasList => "ANVEO.AREAS.LIST",
+            Self::DidSearch => "DID.SEARCH",
+            Self::DidReserve => "DID.RESERVE",
+            Self::DidReserveCancel => "DID.RESERVE.CANCEL",
             Self::DidOrder => "DID.ORDER",
             Self::DidList => "DID.LIST",
             Self::DidUpdate => "DID.UPDATE",
@@ -96,6 +108,7 @@ impl Action {
             Self::CountriesList
                 | Self::StatesList
                 | Self::AreasList
+                | Self::DidSearch
                 | Self::DidList
                 | Self::AccountGetBalance
         )
@@ -174,7 +187,13 @@ fn reply_of(outcome: &Outcome) -> Reply {
         Outcome::Account(number) => {
             Reply::new(Payload::None).value("ACCOUNT_NUMBER", number.to_string())
         }
-        Outcome::Done | Outcome::Returned(_) => Reply::default(),
+        Outcome::Reservation(r) => Reply::new(Payload::Reservation {
+            id: r.id.to_string(),
+            expires: r.expires_at,
+            dids: r.dids.clone(),
+        }),
+        Outcome::Released(n) => Reply::default().value("RELEASED", n.to_string()),
+        Outcome::Done => Reply::default(),
     }
 }
 
@@ -258,6 +277,9 @@ pub(crate) async fn run(
         Action::AreasList => read!(areas_list),
         Action::AccountGetBalance => read!(account_getbalance),
         Action::DidList => read!(did_list),
+        Action::DidSearch => read!(did_search),
+        Action::DidReserve => write!(did_reserve),
+        Action::DidReserveCancel => write!(did_reserve_cancel),
         Action::DidOrder => write!(did_order),
         Action::DidUpdate => write!(did_update),
         Action::DidCancel => write!(did_cancel),

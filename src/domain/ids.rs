@@ -121,6 +121,27 @@ impl RequestId {
     }
 }
 
+/// A reservation token: `rsv_` and 16 lower-case hex digits.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct ReservationId(String);
+string_newtype!(ReservationId);
+
+impl ReservationId {
+    pub fn parse(s: &str) -> Result<Self, ParseError> {
+        let ok = s
+            .strip_prefix("rsv_")
+            .is_some_and(|h| h.len() == 16 && h.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f')));
+        if ok { Ok(Self(s.to_owned())) } else { Err("must be a reservation id as DID.RESERVE returned it".into()) }
+    }
+
+    /// A fresh random id.
+    pub fn generate() -> Self {
+        let mut bytes = [0u8; 8];
+        rand::RngCore::fill_bytes(&mut rand::rng(), &mut bytes);
+        Self(format!("rsv_{}", hex::encode(bytes)))
+    }
+}
+
 /// The public half of an API key, safe to log and to show operators.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct KeyId(String);

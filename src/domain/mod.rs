@@ -8,16 +8,18 @@ mod forwarding;
 mod ids;
 mod model;
 mod reply;
+mod search;
 
 pub use filter::{
     DidChanges, DidFilter, E164Pattern, ForwardChange, parse_email, parse_sms_phone, parse_sms_url,
 };
 pub use forwarding::{ForwardType, Forwarding};
 pub use ids::{
-    AccountNumber, AreaId, CountryId, DidType, E164, KeyId, Money100, RatePlanId, RequestId,
+    AccountNumber, AreaId, CountryId, DidType, E164, KeyId, Money100, RatePlanId, RequestId, ReservationId,
 };
 pub use model::{Area, Country, Did, DidStatus, Principal, RatePlan, SignatureKey, State};
 pub use reply::{Payload, Reply};
+pub use search::{ContainsPattern, national_number};
 
 /// Seconds since the Unix epoch, the only clock the domain uses.
 pub type UnixTime = i64;

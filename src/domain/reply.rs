@@ -1,6 +1,6 @@
 //! A successful reply, independent of the wire format that will carry it.
 
-use super::{Area, Country, Did, State};
+use super::{Area, Country, Did, State, UnixTime};
 
 /// What an action answers; a codec turns it into bytes.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
@@ -21,6 +21,8 @@ pub enum Payload {
     States(Vec<State>),
     Areas(Vec<Area>),
     Dids(Vec<Did>),
+    /// A reservation and the numbers it holds.
+    Reservation { id: String, expires: UnixTime, dids: Vec<Did> },
 }
 
 impl Reply {

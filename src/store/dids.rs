@@ -44,6 +44,51 @@ fn row_to_did(r: &rusqlite::Row<'_>) -> rusqlite::Result<Did> {
     })
 }
 
+/// Numbers not yet sold (search results, reservation contents), as
+/// `Available` with the prices of their area's default plan: `SU` where
+/// the area offers it, else its first plan by id.
+pub(super) fn load_offered(conn: &Connection, e164s: &[String]) -> Result<Vec<Did>, StoreError> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT d.e164, a.did_type, c.name, a.name, a.area_code,
+                coalesce(p.rate_plan_id, ''), coalesce(p.monthly100, 0), coalesce(p.setup100, 0)
+           FROM dids d
+           JOIN areas a ON a.id = d.area_id
+           JOIN countries c ON c.id = a.country_id
+           LEFT JOIN area_rate_plans p ON p.area_id = a.id AND p.rate_plan_id =
+                (SELECT rate_plan_id FROM area_rate_plans WHERE area_id = a.id
+                  ORDER BY rate_plan_id <> 'SU', rate_plan_id LIMIT 1)
+          WHERE d.e164 = ?1",
+    )?;
+    e164s
+        .iter()
+        .map(|e| {
+            stmt.query_row([e], |r| {
+                let t: String = r.get(1)?;
+                Ok(Did {
+                    e164: r.get(0)?,
+                    did_type: DidType::parse(&t).unwrap_or(DidType::Geographic),
+                    sms_url: String::new(),
+                    sms_email: String::new(),
+                    sms_phone: String::new(),
+                    forward_type: String::new(),
+                    forward_to: String::new(),
+                    status: DidStatus::Available,
+                    country_name: r.get(2)?,
+                    area_name: r.get(3)?,
+                    area_code: r.get(4)?,
+                    monthly: Money100(r.get(6)?),
+                    setup: Money100(r.get(7)?),
+                    rate_plan_id: r.get(5)?,
+                    title: String::new(),
+                    account_number: String::new(),
+                    order_date: None,
+                })
+            })
+            .map_err(StoreError::from)
+        })
+        .collect()
+}
+
 /// The numbers `e164s`, in the order given.
 pub(super) fn load(conn: &Connection, e164s: &[String]) -> Result<Vec<Did>, StoreError> {
     let mut stmt = conn.prepare_cached(&format!("{SELECT_DID} WHERE d.e164 = ?1"))?;
@@ -94,12 +139,14 @@ impl Reader<'_> {
         Ok(rows.collect::<Result<_, _>>()?)
     }
 
-    /// Whether any canceled number has finished aging by `now`.
-    pub fn aging_due(&self, now: crate::domain::UnixTime) -> Result<bool, Error> {
+    /// Whether a canceled number has finished aging, or a reservation has
+    /// expired, by `now`.
+    pub fn sweep_due(&self, now: crate::domain::UnixTime) -> Result<bool, Error> {
         Ok(self
             .conn
             .prepare_cached(
-                "SELECT EXISTS (SELECT 1 FROM dids WHERE status = 'aging' AND aging_until <= ?1)",
+                "SELECT EXISTS (SELECT 1 FROM dids WHERE status = 'aging' AND aging_until <= ?1)
+                     OR EXISTS (SELECT 1 FROM reservations WHERE state = 'open' AND expires_at <= ?1)",
             )?
             .query_row([now], |r| r.get(0))?)
     }

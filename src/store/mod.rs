@@ -18,6 +18,8 @@ mod mutation;
 mod numbers;
 mod order;
 mod read;
+mod reservation;
+mod search;
 mod subaccounts;
 pub mod writer;
 
@@ -34,7 +36,9 @@ pub use history::HistoryEntry;
 pub use inventory::{CatalogRow, ImportStats, NumberRow};
 pub use mutation::{Mutation, Outcome};
 pub use numbers::{MoveSpec, NumberSpec, UpdateSpec};
-pub use order::{OrderOutcome, OrderSpec};
+pub use reservation::{CancelReservationSpec, ReservationOutcome, ReserveSpec, ReserveWhat};
+pub use search::{AreaSelect, SearchQuery};
+pub use order::{OrderOutcome, OrderSource, OrderSpec};
 pub use read::Reader;
 pub use subaccounts::{DeleteSpec, SubaccountSpec};
 pub use writer::{IdempotencyKey, Job};
@@ -136,15 +140,16 @@ impl Store {
         self.inner.writer.submit(job).await
     }
 
-    /// Returns numbers whose aging has ended to stock. Checks on a read
-    /// connection first, so an idle server does not commit every tick.
-    pub async fn sweep_aging(&self) -> Result<(), Error> {
+    /// Returns numbers whose aging has ended, and numbers of expired
+    /// reservations, to stock. Checks on a read connection first, so an
+    /// idle server does not commit every tick.
+    pub async fn sweep(&self) -> Result<(), Error> {
         let now = crate::domain::now();
-        if !self.read(move |r| r.aging_due(now)).await? {
+        if !self.read(move |r| r.sweep_due(now)).await? {
             return Ok(());
         }
         let job = Job {
-            mutation: Mutation::ReturnAged,
+            mutation: Mutation::Sweep,
             test: false,
             idempotency: None,
             render: Box::new(|_| Vec::new()),

@@ -4,6 +4,7 @@ use rusqlite::Connection;
 
 use super::numbers::{self, MoveSpec, NumberSpec, UpdateSpec};
 use super::order::{self, OrderOutcome, OrderSpec};
+use super::reservation::{self, CancelReservationSpec, ReservationOutcome, ReserveSpec};
 use super::subaccounts::{self, DeleteSpec, SubaccountSpec};
 use crate::domain::{AccountNumber, Did, UnixTime};
 use crate::error::Error;
@@ -21,8 +22,11 @@ pub enum Mutation {
     Move(MoveSpec),
     CreateSubaccount(SubaccountSpec),
     DeleteSubaccount(DeleteSpec),
-    /// Return numbers whose aging has ended to stock.
-    ReturnAged,
+    Reserve(ReserveSpec),
+    CancelReservation(CancelReservationSpec),
+    /// Return numbers whose aging has ended, and numbers of expired
+    /// reservations, to stock.
+    Sweep,
 }
 
 /// What a mutation did, for the caller to render.
@@ -31,8 +35,10 @@ pub enum Outcome {
     /// The numbers changed, as they are now.
     Dids(Vec<Did>),
     Account(AccountNumber),
+    Reservation(ReservationOutcome),
+    /// How many numbers went back to stock.
+    Released(u64),
     Done,
-    Returned(u64),
 }
 
 pub(super) fn apply(
@@ -54,6 +60,11 @@ pub(super) fn apply(
         Mutation::DeleteSubaccount(spec) => {
             subaccounts::delete(conn, spec, now).map(|()| Outcome::Done)
         }
-        Mutation::ReturnAged => numbers::return_aged(conn, now).map(Outcome::Returned),
+        Mutation::Reserve(spec) => reservation::reserve(conn, spec, now).map(Outcome::Reservation),
+        Mutation::CancelReservation(spec) => reservation::cancel(conn, spec, now).map(Outcome::Released),
+        Mutation::Sweep => {
+            let aged = numbers::return_aged(conn, now)?;
+            Ok(Outcome::Released(aged + reservation::expire(conn, now)?))
+        }
     }
 }

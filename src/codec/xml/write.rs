@@ -46,6 +46,19 @@ fn payload(out: &mut String, payload: &Payload) {
         Payload::States(list) => wrap(out, "STATES", list, state),
         Payload::Areas(list) => wrap(out, "AREAS", list, area),
         Payload::Dids(list) => wrap(out, "DIDS", list, did),
+        Payload::Reservation { id, expires, dids } => {
+            let _ = writeln!(
+                out,
+                "  <RESERVATION RESERVATION_ID=\"{}\" EXPIRES=\"{}\">",
+                attr(id),
+                format_time(*expires)
+            );
+            for d in dids {
+                out.push_str("    ");
+                did(out, d);
+            }
+            out.push_str("  </RESERVATION>\n");
+        }
     }
 }
 

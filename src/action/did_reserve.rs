@@ -1,0 +1,53 @@
+//! `DID.RESERVE`: hold numbers for the caller's tree while a human decides.
+
+use super::did_order::parse_e164_list;
+use super::filter::parse_target;
+use super::{Ctx, Params};
+use crate::domain::{AccountNumber, AreaId, ReservationId};
+use crate::error::{Error, ParamError};
+use crate::store::{Mutation, ReserveSpec, ReserveWhat};
+
+pub struct Request {
+    target: Option<AccountNumber>,
+    what: ReserveWhat,
+    add_to: Option<ReservationId>,
+    minutes: u32,
+}
+
+pub fn parse(p: &mut Params) -> Result<Request, Error> {
+    let area = p.parse("AREA_ID", AreaId::parse)?;
+    let quantity = p.number("QUANTITY", 1, 100)?;
+    let numbers = p.parse("E164", parse_e164_list)?;
+    let what = match (area, numbers) {
+        (Some(area_id), None) => ReserveWhat::Area { area_id, quantity: quantity.ok_or(ParamError::Missing("QUANTITY"))? },
+        (None, Some(list)) if quantity.is_none() => ReserveWhat::Numbers(list),
+        (None, Some(_)) => {
+            return Err(ParamError::Invalid { name: "QUANTITY", reason: "only applies with AREA_ID".into() }.into());
+        }
+        (Some(_), Some(_)) => {
+            return Err(ParamError::Invalid {
+                name: "E164",
+                reason: "cannot be combined with AREA_ID: give one or the other".into(),
+            }
+            .into());
+        }
+        (None, None) => return Err(ParamError::MissingOneOf("AREA_ID with QUANTITY, or E164").into()),
+    };
+    Ok(Request {
+        target: parse_target(p)?,
+        what,
+        add_to: p.parse("RESERVATION_ID", ReservationId::parse)?,
+        minutes: p.number("MINUTES", 1, 60)?.unwrap_or(15),
+    })
+}
+
+pub async fn execute(ctx: &Ctx, req: Request) -> Result<Vec<u8>, Error> {
+    let spec = ReserveSpec {
+        principal: ctx.principal.clone(),
+        target: req.target,
+        what: req.what,
+        add_to: req.add_to,
+        minutes: req.minutes,
+    };
+    ctx.mutate(Mutation::Reserve(spec)).await
+}
