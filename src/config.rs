@@ -26,8 +26,14 @@ pub struct Config {
     pub shutdown_grace: Duration,
     /// How long a canceled number ages before it returns to stock.
     pub aging: Duration,
-    /// How often the server looks for numbers whose aging has ended.
+    /// How often the server looks for numbers whose aging has ended and
+    /// reservations that expired.
     pub sweep_interval: Duration,
+    /// `MINUTES` of a reservation when the request gives none.
+    pub reservation_minutes: u32,
+    /// How long one reservation minute lasts: a minute, shortened only by
+    /// tests that need reservations to expire quickly.
+    pub reservation_minute: Duration,
 }
 
 impl Config {
@@ -46,6 +52,8 @@ impl Config {
             shutdown_grace: Duration::from_secs(30),
             aging: Duration::from_secs(30 * 24 * 3600),
             sweep_interval: Duration::from_secs(1),
+            reservation_minutes: 15,
+            reservation_minute: Duration::from_secs(60),
         }
     }
 }

@@ -92,6 +92,11 @@ struct ServeArgs {
     /// it returns to stock.
     #[arg(long, env = "DIDGATE_AGING_DAYS", default_value_t = 30)]
     aging_days: u64,
+    /// Minutes a reservation holds its numbers when DID.RESERVE gives no
+    /// MINUTES (1 to 60).
+    #[arg(long, env = "DIDGATE_RESERVATION_MINUTES", default_value_t = 15,
+          value_parser = clap::value_parser!(u32).range(1..=60))]
+    reservation_minutes: u32,
 }
 
 #[derive(Subcommand)]
@@ -315,6 +320,7 @@ fn serve(db: PathBuf, args: ServeArgs) -> Result<()> {
         config.max_connections = args.max_connections.max(1);
         config.key_recheck = Duration::from_secs(args.key_recheck);
         config.aging = Duration::from_secs(args.aging_days.saturating_mul(86_400));
+        config.reservation_minutes = args.reservation_minutes;
         tracing::info!(%addr, db = %config.db_path.display(), "serving");
         let result = didgate::server::run(listener, config, shutdown_signal()).await;
         if let Some(path) = demo_db {

@@ -4,7 +4,7 @@
 
 use std::sync::Arc;
 
-use crate::action::{self, Action, Params, Pending};
+use crate::action::{self, Action, Params, Pending, Settings};
 use crate::api::{ApiRequest, Codec};
 use crate::auth::Authenticator;
 use crate::config::Config;
@@ -36,7 +36,7 @@ impl Handled {
 pub struct Service {
     store: Store,
     auth: Authenticator,
-    aging_secs: i64,
+    settings: Arc<Settings>,
 }
 
 impl Service {
@@ -45,7 +45,11 @@ impl Service {
         Service {
             store,
             auth,
-            aging_secs: config.aging.as_secs().try_into().unwrap_or(i64::MAX),
+            settings: Arc::new(Settings {
+                aging_secs: config.aging.as_secs().try_into().unwrap_or(i64::MAX),
+                reservation_default_minutes: config.reservation_minutes,
+                reservation_minute_secs: config.reservation_minute.as_secs().max(1).try_into().unwrap_or(60),
+            }),
         }
     }
 
@@ -112,7 +116,7 @@ impl Service {
             test,
             request_id,
             action,
-            aging_secs: self.aging_secs,
+            settings: self.settings.clone(),
         };
         action::run(action, params, pending).await
     }

@@ -22,7 +22,7 @@ pub async fn execute(
     };
     ctx.mutate(Mutation::Cancel {
         spec,
-        aging_secs: ctx.aging_secs,
+        aging_secs: ctx.settings.aging_secs,
     })
     .await
 }

@@ -11,7 +11,7 @@ pub struct Request {
     target: Option<AccountNumber>,
     what: ReserveWhat,
     add_to: Option<ReservationId>,
-    minutes: u32,
+    minutes: Option<u32>,
 }
 
 pub fn parse(p: &mut Params) -> Result<Request, Error> {
@@ -37,7 +37,7 @@ pub fn parse(p: &mut Params) -> Result<Request, Error> {
         target: parse_target(p)?,
         what,
         add_to: p.parse("RESERVATION_ID", ReservationId::parse)?,
-        minutes: p.number("MINUTES", 1, 60)?.unwrap_or(15),
+        minutes: p.number("MINUTES", 1, 60)?,
     })
 }
 
@@ -47,7 +47,8 @@ pub async fn execute(ctx: &Ctx, req: Request) -> Result<Vec<u8>, Error> {
         target: req.target,
         what: req.what,
         add_to: req.add_to,
-        minutes: req.minutes,
+        hold_secs: i64::from(req.minutes.unwrap_or(ctx.settings.reservation_default_minutes))
+            * ctx.settings.reservation_minute_secs,
     };
     ctx.mutate(Mutation::Reserve(spec)).await
 }

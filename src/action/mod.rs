@@ -115,6 +115,18 @@ impl Action {
     }
 }
 
+/// Server settings the actions apply.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    /// How long a canceled number ages before it returns to stock.
+    pub aging_secs: i64,
+    /// `MINUTES` of a reservation when none is given.
+    pub reservation_default_minutes: u32,
+    /// How long one reservation "minute" lasts, in seconds: 60, except in
+    /// tests that need reservations to expire quickly.
+    pub reservation_minute_secs: i64,
+}
+
 /// The request-wide options every action shares.
 #[derive(Debug, Clone, Default)]
 pub struct Meta {
@@ -147,8 +159,7 @@ pub struct Ctx {
     pub store: Store,
     pub principal: Principal,
     pub meta: Meta,
-    /// How long a canceled number ages before it returns to stock.
-    pub aging_secs: i64,
+    pub settings: Arc<Settings>,
     codec: Arc<dyn Codec>,
     fingerprint: [u8; 32],
 }
@@ -205,7 +216,7 @@ pub(crate) struct Pending {
     pub test: bool,
     pub request_id: Option<RequestId>,
     pub action: Action,
-    pub aging_secs: i64,
+    pub settings: Arc<Settings>,
 }
 
 impl Pending {
@@ -219,7 +230,7 @@ impl Pending {
                 request_id: self.request_id,
                 ignored: params.unused(),
             },
-            aging_secs: self.aging_secs,
+            settings: self.settings,
             codec: self.codec,
         }
     }

@@ -24,8 +24,9 @@ pub struct ReserveSpec {
     /// Add to this open reservation of the caller's tree instead of
     /// opening a new one.
     pub add_to: Option<ReservationId>,
-    /// How long the hold lasts from now (also refreshes an existing one).
-    pub minutes: u32,
+    /// How long the hold lasts from now, in seconds (also refreshes an
+    /// existing reservation).
+    pub hold_secs: i64,
 }
 
 #[derive(Debug, Clone)]
@@ -68,7 +69,7 @@ fn open_reservation(conn: &Connection, id: &ReservationId, root_id: i64, now: Un
 
 pub(super) fn reserve(conn: &Connection, spec: ReserveSpec, now: UnixTime) -> Result<ReservationOutcome, Error> {
     let owner = accounts::resolve_target(conn, &spec.principal, spec.target.as_ref())?;
-    let expires_at = now + i64::from(spec.minutes) * 60;
+    let expires_at = now.saturating_add(spec.hold_secs);
     let id = match spec.add_to {
         Some(id) => {
             open_reservation(conn, &id, spec.principal.root_id, now)?;
