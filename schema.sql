@@ -83,7 +83,8 @@ CREATE TABLE states (
 ) STRICT, WITHOUT ROWID;
 CREATE INDEX states_country ON states(country_id);
 
--- stock is the number of available numbers, kept by the triggers on dids.
+-- stock is the number of available numbers, numbers the count of all of
+-- them; both are kept by the triggers on dids.
 CREATE TABLE areas (
     id          TEXT    PRIMARY KEY,
     country_id  TEXT    NOT NULL REFERENCES countries(id),
@@ -91,7 +92,10 @@ CREATE TABLE areas (
     name        TEXT    NOT NULL,
     area_code   TEXT    NOT NULL,
     did_type    TEXT    NOT NULL CHECK (did_type IN ('GEOGRAPHIC', 'NATIONAL', 'TOLLFREE', 'MOBILE')),
-    stock       INTEGER NOT NULL DEFAULT 0 CHECK (stock >= 0)
+    stock       INTEGER NOT NULL DEFAULT 0 CHECK (stock >= 0),
+    -- All numbers of the area, whatever their status; kept by the triggers
+    -- on dids. A search snapshot built at another count is stale.
+    numbers     INTEGER NOT NULL DEFAULT 0 CHECK (numbers >= 0)
 ) STRICT, WITHOUT ROWID;
 CREATE INDEX areas_country ON areas(country_id, did_type);
 CREATE INDEX areas_state ON areas(state_id, did_type);
@@ -150,21 +154,25 @@ CREATE TABLE dids (
     CHECK ((status IN ('available', 'reserved')) = (account_id IS NULL)),
     CHECK ((status = 'reserved') = (reservation_id IS NOT NULL))
 ) STRICT, WITHOUT ROWID;
--- Ordering takes the lowest available numbers of an area: this partial
--- index holds exactly the stock, in E.164 order.
-CREATE INDEX dids_stock ON dids(area_id, e164) WHERE status = 'available';
+-- Ordering takes the lowest available numbers of an area: the range
+-- (area_id, 'available') of this index is exactly the stock, in E.164
+-- order; the range (area_id) is every number of the area, which the search
+-- snapshot is built from.
+CREATE INDEX dids_area ON dids(area_id, status, e164);
 CREATE INDEX dids_account ON dids(account_id, e164) WHERE account_id IS NOT NULL;
 
-CREATE TRIGGER dids_stock_insert AFTER INSERT ON dids WHEN NEW.status = 'available' BEGIN
-    UPDATE areas SET stock = stock + 1 WHERE id = NEW.area_id;
+CREATE TRIGGER dids_stock_insert AFTER INSERT ON dids BEGIN
+    UPDATE areas SET stock = stock + (NEW.status = 'available'), numbers = numbers + 1
+     WHERE id = NEW.area_id;
 END;
 CREATE TRIGGER dids_stock_update AFTER UPDATE OF status ON dids
     WHEN (OLD.status = 'available') <> (NEW.status = 'available') BEGIN
     UPDATE areas SET stock = stock + (CASE WHEN NEW.status = 'available' THEN 1 ELSE -1 END)
      WHERE id = NEW.area_id;
 END;
-CREATE TRIGGER dids_stock_delete AFTER DELETE ON dids WHEN OLD.status = 'available' BEGIN
-    UPDATE areas SET stock = stock - 1 WHERE id = OLD.area_id;
+CREATE TRIGGER dids_stock_delete AFTER DELETE ON dids BEGIN
+    UPDATE areas SET stock = stock - (OLD.status = 'available'), numbers = numbers - 1
+     WHERE id = OLD.area_id;
 END;
 CREATE TRIGGER dids_area_fixed BEFORE UPDATE OF area_id ON dids BEGIN
     SELECT RAISE(ABORT, 'a number cannot change area');

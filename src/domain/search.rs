@@ -29,6 +29,39 @@ impl ContainsPattern {
         Ok(Self(digits))
     }
 
+    /// The pattern's length in digits.
+    pub fn len(&self) -> usize {
+        self.0.len()
+    }
+
+    /// Never true: a pattern has at least one digit.
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    /// The longest run of fixed digits and where it starts in the pattern:
+    /// what a substring search looks for first.
+    pub fn longest_literal(&self) -> (usize, Vec<u8>) {
+        let mut best = (0, Vec::new());
+        let mut i = 0;
+        while i < self.0.len() {
+            let start = i;
+            while i < self.0.len() && self.0[i].is_some() {
+                i += 1;
+            }
+            if i - start > best.1.len() {
+                best = (start, self.0[start..i].iter().flatten().copied().collect());
+            }
+            i += 1;
+        }
+        best
+    }
+
+    /// Whether `window` (as long as the pattern) matches it exactly.
+    pub fn matches_at(&self, window: &[u8]) -> bool {
+        window.len() == self.0.len() && window.iter().zip(&self.0).all(|(d, want)| want.is_none_or(|x| x == *d))
+    }
+
     /// Whether the pattern occurs anywhere in `national` (ASCII digits).
     pub fn matches(&self, national: &[u8]) -> bool {
         let p = &self.0;
@@ -90,6 +123,8 @@ mod tests {
         assert!(!m("9*5", "1996"));
         assert!(m("555", "2125550100"));
         assert!(!m("2125550100999", "2125550100"));
+        assert_eq!(ContainsPattern::parse("1*234*5").unwrap().longest_literal(), (2, b"234".to_vec()));
+        assert_eq!(ContainsPattern::parse("*9").unwrap().longest_literal(), (1, b"9".to_vec()));
     }
 
     #[test]

@@ -5,23 +5,28 @@ use std::sync::{Arc, Mutex};
 use rusqlite::Connection;
 use tokio::sync::Semaphore;
 
+use super::search::SearchCache;
 use crate::error::{Error, StoreError};
 
 /// Read queries, as methods (see `catalog.rs`, `accounts.rs`, `dids.rs`).
 /// Holding a `Reader` means holding a connection; it never writes.
 pub struct Reader<'c> {
     pub(super) conn: &'c Connection,
+    /// Search snapshots shared by the pool; `None` for one-off readers
+    /// (the CLI), which build what they need per call.
+    pub(super) search_cache: Option<&'c SearchCache>,
 }
 
 impl<'c> Reader<'c> {
     pub(super) fn new(conn: &'c Connection) -> Self {
-        Reader { conn }
+        Reader { conn, search_cache: None }
     }
 }
 
 pub(super) struct Pool {
     conns: Arc<Mutex<Vec<Connection>>>,
     permits: Arc<Semaphore>,
+    search_cache: Arc<SearchCache>,
 }
 
 impl Pool {
@@ -30,6 +35,7 @@ impl Pool {
         Pool {
             conns: Arc::new(Mutex::new(conns)),
             permits,
+            search_cache: Arc::default(),
         }
     }
 
@@ -47,6 +53,7 @@ impl Pool {
             .await
             .map_err(|_| StoreError::Closed)?;
         let conns = self.conns.clone();
+        let cache = self.search_cache.clone();
         crate::blocking::run(move || {
             let conn = conns.lock().unwrap_or_else(|p| p.into_inner()).pop();
             let Some(conn) = conn else {
@@ -62,7 +69,8 @@ impl Pool {
                 }
             }
             let guard = Return(&conns, Some(conn));
-            let result = f(&Reader::new(guard.1.as_ref().expect("connection present")));
+            let conn = guard.1.as_ref().expect("connection present");
+            let result = f(&Reader { conn, search_cache: Some(&cache) });
             drop(guard);
             drop(permit);
             result

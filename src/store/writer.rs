@@ -115,7 +115,9 @@ impl Handle {
         if let Some(thread) = thread {
             // The thread exits once the queue is drained and every sender
             // (including clones held by in-flight submits) is gone.
-            let _ = crate::blocking::run(move || thread.join()).await;
+            // Joining blocks, so it leaves the async workers; if the runtime
+            // is already going away the thread finishes on its own.
+            let _ = tokio::task::spawn_blocking(move || thread.join()).await;
         }
     }
 }
