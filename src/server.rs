@@ -19,6 +19,7 @@ use tokio::net::TcpListener;
 use tokio::sync::Semaphore;
 
 use crate::api::Codec;
+use crate::codec::json::{self, JsonCodec};
 use crate::codec::query;
 use crate::codec::xml::{self, XmlCodec};
 use crate::config::Config;
@@ -177,7 +178,7 @@ impl App {
         let headers = response.headers_mut();
         headers.insert(
             header::CONTENT_TYPE,
-            HeaderValue::from_static(self.xml.content_type()),
+            HeaderValue::from_static(handled.content_type),
         );
         if matches!(status, 408 | 413) {
             // The rest of the body was not read; the connection cannot be reused.
@@ -193,11 +194,11 @@ impl App {
         let xml = &*self.xml;
         match (req.method(), req.uri().path()) {
             (&Method::POST, "/api/v3.asp" | "/api/xml") => match self.read_body(req).await {
-                Ok(body) => self.serve(xml::decode(&body)).await,
+                Ok(body) => self.serve(xml::decode(&body), self.xml.clone()).await,
                 Err(e) => (e.http_status(), Handled::error(xml, &e)),
             },
             (&Method::GET, "/api/v2.asp") => {
-                self.serve(query::decode(req.uri().query().unwrap_or("")))
+                self.serve(query::decode(req.uri().query().unwrap_or("")), self.xml.clone())
                     .await
             }
             (&Method::GET, "/healthz") => {
@@ -206,6 +207,7 @@ impl App {
                         200,
                         Handled {
                             body: xml.render(&crate::domain::Reply::default()),
+                            content_type: xml.content_type(),
                             code: None,
                             action: None,
                             account: None,
@@ -215,6 +217,20 @@ impl App {
                     let e = Error::Store(crate::error::StoreError::Closed);
                     (503, Handled::error(xml, &e))
                 }
+            }
+            (&Method::POST, "/ws/apikey/call_function") => {
+                let query = req.uri().query().unwrap_or("").to_owned();
+                match self.read_body(req).await {
+                    Ok(body) => match json::decode(&body, &query) {
+                        Ok((request, method)) => self.serve(Ok(request), Arc::new(JsonCodec::new(Some(method)))).await,
+                        Err(e) => self.serve(Err(e), Arc::new(JsonCodec::new(None))).await,
+                    },
+                    Err(e) => (e.http_status(), Handled::error(&JsonCodec::new(None), &e)),
+                }
+            }
+            (_, "/ws/apikey/call_function") => {
+                let e = Error::MethodNotAllowed("POST");
+                (e.http_status(), Handled::error(&JsonCodec::new(None), &e))
             }
             (_, "/api/v2.asp") => {
                 let e = Error::MethodNotAllowed("GET");
@@ -232,16 +248,16 @@ impl App {
         }
     }
 
-    /// Runs a decoded request, or answers the decoding error.
-    async fn serve(&self, decoded: Result<crate::api::ApiRequest, Error>) -> (u16, Handled) {
+    /// Runs a decoded request, or answers the decoding error, in `codec`.
+    async fn serve(&self, decoded: Result<crate::api::ApiRequest, Error>, codec: Arc<dyn Codec>) -> (u16, Handled) {
         match decoded {
             Ok(request) => {
-                let handled = self.service.handle(request, self.xml.clone()).await;
+                let handled = self.service.handle(request, codec).await;
                 // Action and authentication errors travel with 200; storage
                 // trouble and bugs with their own status.
                 (handled.code.map_or(200, |c| c.http_status()), handled)
             }
-            Err(e) => (e.http_status(), Handled::error(&*self.xml, &e)),
+            Err(e) => (e.http_status(), Handled::error(&*codec, &e)),
         }
     }
 

@@ -15,6 +15,8 @@ use crate::store::Store;
 /// The outcome of one request, ready for the transport and the log line.
 pub struct Handled {
     pub body: Vec<u8>,
+    /// The codec's media type.
+    pub content_type: &'static str,
     /// `None` on success.
     pub code: Option<ErrorCode>,
     pub action: Option<&'static str>,
@@ -24,8 +26,14 @@ pub struct Handled {
 impl Handled {
     /// A failure before or outside any action (transport, envelope).
     pub fn error(codec: &dyn Codec, err: &Error) -> Handled {
+        // Storage and bug details reach the log here, for every front and
+        // every path, and never the client.
+        if matches!(err.code(), ErrorCode::Internal | ErrorCode::Unavailable) {
+            tracing::error!(error = ?err, "request failed");
+        }
         Handled {
             body: codec.render_error(err.code(), &err.public_message()),
+            content_type: codec.content_type(),
             code: Some(err.code()),
             action: None,
             account: None,
@@ -64,20 +72,16 @@ impl Service {
         match result {
             Ok(body) => Handled {
                 body,
+                content_type: codec.content_type(),
                 code: None,
                 action: action.map(Action::name),
                 account,
             },
-            Err(err) => {
-                if err.code() == ErrorCode::Internal || err.code() == ErrorCode::Unavailable {
-                    tracing::error!(error = ?err, "request failed");
-                }
-                Handled {
+            Err(err) => Handled {
                     account,
                     action: action.map(Action::name),
-                    ..Handled::error(&*codec, &err)
-                }
-            }
+                ..Handled::error(&*codec, &err)
+            },
         }
     }
 

@@ -3,14 +3,14 @@
 use super::did_order::parse_e164_list;
 use super::filter::parse_target;
 use super::{Ctx, Params};
-use crate::domain::{AccountNumber, AreaId, ReservationId};
+use crate::domain::{AccountNumber, AreaId, DidType, ReservationId};
 use crate::error::{Error, ParamError};
-use crate::store::{Mutation, ReserveSpec, ReserveWhat};
+use crate::store::{Mutation, ReserveInto, ReserveSpec, ReserveWhat};
 
 pub struct Request {
     target: Option<AccountNumber>,
     what: ReserveWhat,
-    add_to: Option<ReservationId>,
+    into: ReserveInto,
     minutes: Option<u32>,
 }
 
@@ -18,8 +18,13 @@ pub fn parse(p: &mut Params) -> Result<Request, Error> {
     let area = p.parse("AREA_ID", AreaId::parse)?;
     let quantity = p.number("QUANTITY", 1, 100)?;
     let numbers = p.parse("E164", parse_e164_list)?;
+    let did_type = p.parse("DID_TYPE", DidType::parse)?;
     let what = match (area, numbers) {
-        (Some(area_id), None) => ReserveWhat::Area { area_id, quantity: quantity.ok_or(ParamError::Missing("QUANTITY"))? },
+        (Some(area_id), None) => ReserveWhat::Area {
+            area_id,
+            quantity: quantity.ok_or(ParamError::Missing("QUANTITY"))?,
+            did_type,
+        },
         (None, Some(list)) if quantity.is_none() => ReserveWhat::Numbers(list),
         (None, Some(_)) => {
             return Err(ParamError::Invalid { name: "QUANTITY", reason: "only applies with AREA_ID".into() }.into());
@@ -36,7 +41,15 @@ pub fn parse(p: &mut Params) -> Result<Request, Error> {
     Ok(Request {
         target: parse_target(p)?,
         what,
-        add_to: p.parse("RESERVATION_ID", ReservationId::parse)?,
+        into: p
+            .parse("RESERVATION_ID", |v| {
+                if v.eq_ignore_ascii_case("CURRENT") {
+                    Ok(ReserveInto::Current)
+                } else {
+                    ReservationId::parse(v).map(ReserveInto::Existing)
+                }
+            })?
+            .unwrap_or(ReserveInto::New),
         minutes: p.number("MINUTES", 1, 60)?,
     })
 }
@@ -46,7 +59,7 @@ pub async fn execute(ctx: &Ctx, req: Request) -> Result<Vec<u8>, Error> {
         principal: ctx.principal.clone(),
         target: req.target,
         what: req.what,
-        add_to: req.add_to,
+        into: req.into,
         hold_secs: i64::from(req.minutes.unwrap_or(ctx.settings.reservation_default_minutes))
             * ctx.settings.reservation_minute_secs,
     };

@@ -2,5 +2,6 @@
 //! decode bytes into an [`crate::api::ApiRequest`] and render
 //! [`crate::domain::Reply`] values and errors into bytes.
 
+pub mod json;
 pub mod query;
 pub mod xml;

@@ -36,7 +36,7 @@ pub use history::HistoryEntry;
 pub use inventory::{CatalogRow, ImportStats, NumberRow};
 pub use mutation::{Mutation, Outcome};
 pub use numbers::{MoveSpec, NumberSpec, UpdateSpec};
-pub use reservation::{CancelReservationSpec, ReservationOutcome, ReserveSpec, ReserveWhat};
+pub use reservation::{CancelReservationSpec, ReservationOutcome, ReserveInto, ReserveSpec, ReserveWhat};
 pub use search::{AreaSelect, SearchQuery};
 pub use order::{OrderOutcome, OrderSource, OrderSpec};
 pub use read::Reader;

@@ -4,16 +4,29 @@
 use rusqlite::{Connection, OptionalExtension, params};
 
 use super::{accounts, dids};
-use crate::domain::{AccountNumber, AreaId, Did, E164, Principal, ReservationId, UnixTime};
-use crate::error::{DomainError, Error};
+use crate::domain::{AccountNumber, AreaId, Did, DidType, E164, Principal, ReservationId, UnixTime};
+use crate::error::{DomainError, Error, StoreError};
 
 /// What to reserve.
 #[derive(Debug, Clone)]
 pub enum ReserveWhat {
-    /// The lowest available numbers of an area; all or none.
-    Area { area_id: AreaId, quantity: u32 },
+    /// The lowest available numbers of an area; all or none. `did_type`,
+    /// when given, must be the area's.
+    Area { area_id: AreaId, quantity: u32, did_type: Option<DidType> },
     /// These numbers; all or none.
     Numbers(Vec<E164>),
+}
+
+/// Which reservation receives the numbers.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ReserveInto {
+    /// A new reservation.
+    New,
+    /// This open reservation of the caller's tree (a cart).
+    Existing(ReservationId),
+    /// The account's newest open reservation, or a new one if it has none:
+    /// the JSON front's "current order".
+    Current,
 }
 
 #[derive(Debug, Clone)]
@@ -21,9 +34,7 @@ pub struct ReserveSpec {
     pub principal: Principal,
     pub target: Option<AccountNumber>,
     pub what: ReserveWhat,
-    /// Add to this open reservation of the caller's tree instead of
-    /// opening a new one.
-    pub add_to: Option<ReservationId>,
+    pub into: ReserveInto,
     /// How long the hold lasts from now, in seconds (also refreshes an
     /// existing reservation).
     pub hold_secs: i64,
@@ -70,7 +81,20 @@ fn open_reservation(conn: &Connection, id: &ReservationId, root_id: i64, now: Un
 pub(super) fn reserve(conn: &Connection, spec: ReserveSpec, now: UnixTime) -> Result<ReservationOutcome, Error> {
     let owner = accounts::resolve_target(conn, &spec.principal, spec.target.as_ref())?;
     let expires_at = now.saturating_add(spec.hold_secs);
-    let id = match spec.add_to {
+    let into = match spec.into {
+        ReserveInto::Current => conn
+            .prepare_cached(
+                "SELECT id FROM reservations WHERE account_id = ?1 AND state = 'open' AND expires_at > ?2
+                  ORDER BY created_at DESC, id LIMIT 1",
+            )?
+            .query_row(params![owner.id, now], |r| r.get::<_, String>(0))
+            .optional()?
+            .map(|id| ReservationId::parse(&id).map_err(StoreError::Internal))
+            .transpose()?,
+        ReserveInto::Existing(id) => Some(id),
+        ReserveInto::New => None,
+    };
+    let id = match into {
         Some(id) => {
             open_reservation(conn, &id, spec.principal.root_id, now)?;
             conn.prepare_cached("UPDATE reservations SET expires_at = ?2 WHERE id = ?1")?
@@ -88,12 +112,18 @@ pub(super) fn reserve(conn: &Connection, spec: ReserveSpec, now: UnixTime) -> Re
         }
     };
     let numbers: Vec<String> = match &spec.what {
-        ReserveWhat::Area { area_id, quantity } => {
-            let exists: bool = conn
-                .prepare_cached("SELECT EXISTS (SELECT 1 FROM areas WHERE id = ?1)")?
-                .query_row([area_id.as_str()], |r| r.get(0))?;
-            if !exists {
-                return Err(DomainError::NotFound(format!("area {area_id}")).into());
+        ReserveWhat::Area { area_id, quantity, did_type } => {
+            let area_type: String = conn
+                .prepare_cached("SELECT did_type FROM areas WHERE id = ?1")?
+                .query_row([area_id.as_str()], |r| r.get(0))
+                .optional()?
+                .ok_or_else(|| DomainError::NotFound(format!("area {area_id}")))?;
+            if let Some(want) = did_type.filter(|t| t.as_str() != area_type) {
+                return Err(DomainError::Invalid {
+                    name: "DID_TYPE",
+                    reason: format!("is {want} but area {area_id} sells {area_type} numbers"),
+                }
+                .into());
             }
             let found: Vec<String> = conn
                 .prepare_cached(
