@@ -153,7 +153,10 @@ fn phone(v: &Value, name: &'static str) -> Result<String, Error> {
     Ok(digits.to_owned())
 }
 
-fn translate(method: Method, p: Vec<Value>) -> Result<(&'static str, Vec<(String, String)>), Error> {
+/// An XML action name and its named parameters.
+type Translated = (&'static str, Vec<(String, String)>);
+
+fn translate(method: Method, p: Vec<Value>) -> Result<Translated, Error> {
     let named = |pairs: &[(&str, String)]| pairs.iter().map(|(n, v)| (n.to_string(), v.clone())).collect();
     Ok(match method {
         Method::ListCountry => ("ANVEO.COUNTRIES.LIST", Vec::new()),

@@ -193,20 +193,30 @@ impl Reader<'_> {
                 Ok(vec![id.to_string()])
             }
             AreaSelect::Code { country, area_code } => {
-                let found: Vec<String> = self
+                let found: Vec<(String, String)> = self
                     .conn
-                    .prepare_cached(
-                        "SELECT id FROM areas WHERE country_id = ?1 AND area_code = ?2
-                            AND (?3 IS NULL OR did_type = ?3) ORDER BY id",
-                    )?
-                    .query_map(rusqlite::params![country.as_str(), area_code, q.did_type.map(DidType::as_str)], |r| {
-                        r.get(0)
-                    })?
+                    .prepare_cached("SELECT id, did_type FROM areas WHERE country_id = ?1 AND area_code = ?2 ORDER BY id")?
+                    .query_map(rusqlite::params![country.as_str(), area_code], |r| Ok((r.get(0)?, r.get(1)?)))?
                     .collect::<Result<_, _>>()?;
                 if found.is_empty() {
                     return Err(DomainError::NotFound(format!("area code {area_code} in country {country}")).into());
                 }
-                Ok(found)
+                let Some(want) = q.did_type else {
+                    return Ok(found.into_iter().map(|(id, _)| id).collect());
+                };
+                let kinds: Vec<String> = found.iter().map(|(_, t)| t.clone()).collect();
+                let of_type: Vec<String> =
+                    found.into_iter().filter(|(_, t)| t == want.as_str()).map(|(id, _)| id).collect();
+                // The areas exist but sell another type: the contract calls
+                // that a wrong DID_TYPE, not a missing area.
+                if of_type.is_empty() {
+                    return Err(DomainError::Invalid {
+                        name: "DID_TYPE",
+                        reason: format!("is {want} but area code {area_code} in {country} sells {} numbers", kinds.join(", ")),
+                    }
+                    .into());
+                }
+                Ok(of_type)
             }
         }
     }
