@@ -156,6 +156,13 @@ impl Authenticator {
         Ok(record.principal)
     }
 
+    /// Whether `key` was verified before and is still cached: a cheap test
+    /// (a hash and a map lookup) with no database or Argon2 work.
+    pub fn is_verified(&self, key: &str) -> bool {
+        let digest: [u8; 32] = Sha256::digest(key.as_bytes()).into();
+        self.lock().contains_key(&digest)
+    }
+
     fn fresh(&self, digest: &[u8; 32]) -> Option<Principal> {
         let cache = self.lock();
         let c = cache.get(digest)?;

@@ -34,6 +34,10 @@ pub struct Config {
     /// How long one reservation minute lasts: a minute, shortened only by
     /// tests that need reservations to expire quickly.
     pub reservation_minute: Duration,
+    /// Failed authentications one address may make at once ...
+    pub auth_failures: u32,
+    /// ... refilled at that many per this window.
+    pub auth_failure_window: Duration,
 }
 
 impl Config {
@@ -54,6 +58,8 @@ impl Config {
             sweep_interval: Duration::from_secs(1),
             reservation_minutes: 15,
             reservation_minute: Duration::from_secs(60),
+            auth_failures: 20,
+            auth_failure_window: Duration::from_secs(60),
         }
     }
 }

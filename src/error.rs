@@ -142,8 +142,11 @@ pub enum Error {
     Input(String),
     #[error("authentication failed: check the api key")]
     AuthFailed,
-    #[error("unknown action {0}: see the protocol for the list of actions")]
-    UnknownAction(String),
+    #[error("too many failed authentications from this address: retry in {0} seconds")]
+    RateLimited(u64),
+    /// Holds the name only when it is safe to echo (see [`Error::unknown_action`]).
+    #[error("unknown action{}: see the protocol for the list of actions", .0.as_ref().map(|n| format!(" {n}")).unwrap_or_default())]
+    UnknownAction(Option<String>),
     #[error(transparent)]
     Param(#[from] ParamError),
     #[error(transparent)]
@@ -159,6 +162,17 @@ impl From<rusqlite::Error> for Error {
 }
 
 impl Error {
+    /// `UNKNOWN_ACTION` for `name`. The name is echoed only if it looks
+    /// like an action or method name: up to 64 letters, `.`, `_` or `-`,
+    /// and no digits. A client that sends its key where the name belongs
+    /// must not see the key (or part of it) in the reply, and a key's hex
+    /// secret always holds digits.
+    pub fn unknown_action(name: &str) -> Error {
+        let safe = (1..=64).contains(&name.len())
+            && name.bytes().all(|b| b.is_ascii_alphabetic() || matches!(b, b'.' | b'_' | b'-'));
+        Error::UnknownAction(safe.then(|| name.to_owned()))
+    }
+
     /// The one mapping from error layers to the contract's codes.
     pub fn code(&self) -> ErrorCode {
         match self {
@@ -168,6 +182,7 @@ impl Error {
             Error::NoRoute => ErrorCode::NotFound,
             Error::Input(_) => ErrorCode::InvalidParameter,
             Error::AuthFailed => ErrorCode::AuthFailed,
+            Error::RateLimited(_) => ErrorCode::RateLimited,
             Error::UnknownAction(_) => ErrorCode::UnknownAction,
             Error::Param(ParamError::Missing(_) | ParamError::MissingOneOf(_)) => {
                 ErrorCode::MissingParameter

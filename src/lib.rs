@@ -19,6 +19,7 @@
 //! - [`inventory`]: the inventory CSV files.
 //! - [`admin`]: operator commands behind the CLI.
 //! - [`config`]: server tunables.
+//! - [`ratelimit`]: failed authentications per client address.
 
 pub mod action;
 pub mod admin;
@@ -30,6 +31,7 @@ pub mod config;
 pub mod domain;
 pub mod error;
 pub mod inventory;
+pub mod ratelimit;
 pub mod server;
 pub mod service;
 pub mod store;

@@ -97,6 +97,13 @@ struct ServeArgs {
     #[arg(long, env = "DIDGATE_RESERVATION_MINUTES", default_value_t = 15,
           value_parser = clap::value_parser!(u32).range(1..=60))]
     reservation_minutes: u32,
+    /// Failed authentications one client address may make in a burst
+    /// before it gets 429 for keys it has not used successfully before.
+    #[arg(long, env = "DIDGATE_AUTH_FAILURES", default_value_t = 20)]
+    auth_failures: u32,
+    /// Seconds over which that burst refills.
+    #[arg(long, env = "DIDGATE_AUTH_FAILURE_WINDOW", default_value_t = 60)]
+    auth_failure_window: u64,
 }
 
 #[derive(Subcommand)]
@@ -324,6 +331,8 @@ fn serve(db: PathBuf, args: ServeArgs) -> Result<()> {
         config.key_recheck = Duration::from_secs(args.key_recheck);
         config.aging = Duration::from_secs(args.aging_days.saturating_mul(86_400));
         config.reservation_minutes = args.reservation_minutes;
+        config.auth_failures = args.auth_failures;
+        config.auth_failure_window = Duration::from_secs(args.auth_failure_window.max(1));
         tracing::info!(%addr, db = %config.db_path.display(), "serving");
         let result = didgate::server::run(listener, config, shutdown_signal()).await;
         if let Some(path) = demo_db {

@@ -3,7 +3,7 @@
 
 use std::convert::Infallible;
 use std::future::Future;
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
 use std::time::Instant;
 
@@ -19,7 +19,7 @@ use tokio::net::TcpListener;
 use tokio::sync::Semaphore;
 
 use crate::api::Codec;
-use crate::codec::json::{self, JsonCodec};
+use crate::codec::json::{self, JsonCodec, Rejection};
 use crate::codec::query;
 use crate::codec::xml::{self, XmlCodec};
 use crate::config::Config;
@@ -45,11 +45,7 @@ pub async fn run(
     let readers = config.readers;
     let store = crate::blocking::run(move || Store::open(&path, readers)).await?;
     let service = Service::new(store.clone(), &config);
-    let app = Arc::new(App {
-        service,
-        config,
-        xml: Arc::new(XmlCodec),
-    });
+    let app = Arc::new(App { service, config, xml: Arc::new(XmlCodec) });
 
     let mut http = http1::Builder::new();
     http.timer(TokioTimer::new())
@@ -150,15 +146,15 @@ impl App {
         let method = req.method().clone();
         // The path only: the GET form carries the key in the query string.
         let path = req.uri().path().to_owned();
+        let error_codec: Arc<dyn Codec> =
+            if path == "/ws/apikey/call_function" { Arc::new(JsonCodec::new(None)) } else { self.xml.clone() };
         let app = self.clone();
-        let (status, handled) = match tokio::spawn(async move { app.route(req).await }).await {
+        let (status, handled) = match tokio::spawn(async move { app.route(req, peer.ip()).await }).await {
             Ok(done) => done,
             Err(e) => {
                 tracing::error!(error = %e, "request handler panicked");
-                let err = Error::Store(crate::error::StoreError::Internal(
-                    "handler panicked".into(),
-                ));
-                (err.http_status(), Handled::error(&*self.xml, &err))
+                let err = Error::Store(crate::error::StoreError::Internal("handler panicked".into()));
+                (err.http_status(), Handled::error(&*error_codec, &err))
             }
         };
         tracing::info!(
@@ -187,18 +183,21 @@ impl App {
         if status == 503 {
             headers.insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
         }
+        if let Some(wait) = handled.retry_after {
+            headers.insert(header::RETRY_AFTER, HeaderValue::from(wait));
+        }
         response
     }
 
-    async fn route(&self, req: Request<Incoming>) -> (u16, Handled) {
+    async fn route(&self, req: Request<Incoming>, peer: IpAddr) -> (u16, Handled) {
         let xml = &*self.xml;
         match (req.method(), req.uri().path()) {
             (&Method::POST, "/api/v3.asp" | "/api/xml") => match self.read_body(req).await {
-                Ok(body) => self.serve(xml::decode(&body), self.xml.clone()).await,
+                Ok(body) => self.serve(xml::decode(&body), self.xml.clone(), peer).await,
                 Err(e) => (e.http_status(), Handled::error(xml, &e)),
             },
             (&Method::GET, "/api/v2.asp") => {
-                self.serve(query::decode(req.uri().query().unwrap_or("")), self.xml.clone())
+                self.serve(query::decode(req.uri().query().unwrap_or("")), self.xml.clone(), peer)
                     .await
             }
             (&Method::GET, "/healthz") => {
@@ -208,6 +207,7 @@ impl App {
                         Handled {
                             body: xml.render(&crate::domain::Reply::default()),
                             content_type: xml.content_type(),
+                            retry_after: None,
                             code: None,
                             action: None,
                             account: None,
@@ -222,8 +222,15 @@ impl App {
                 let query = req.uri().query().unwrap_or("").to_owned();
                 match self.read_body(req).await {
                     Ok(body) => match json::decode(&body, &query) {
-                        Ok((request, method)) => self.serve(Ok(request), Arc::new(JsonCodec::new(Some(method)))).await,
-                        Err(e) => self.serve(Err(e), Arc::new(JsonCodec::new(None))).await,
+                        Ok((request, method)) => {
+                            self.serve(Ok(request), Arc::new(JsonCodec::new(Some(method))), peer).await
+                        }
+                        Err(Rejection::Malformed(e)) => self.serve(Err(e), Arc::new(JsonCodec::new(None)), peer).await,
+                        Err(Rejection::AfterAuth { key, error }) => {
+                            let codec = JsonCodec::new(None);
+                            let handled = self.service.reject_after_auth(key.as_deref(), error, &codec, peer).await;
+                            (handled.code.map_or(200, |c| c.http_status()), handled)
+                        }
                     },
                     Err(e) => (e.http_status(), Handled::error(&JsonCodec::new(None), &e)),
                 }
@@ -249,10 +256,15 @@ impl App {
     }
 
     /// Runs a decoded request, or answers the decoding error, in `codec`.
-    async fn serve(&self, decoded: Result<crate::api::ApiRequest, Error>, codec: Arc<dyn Codec>) -> (u16, Handled) {
+    async fn serve(
+        &self,
+        decoded: Result<crate::api::ApiRequest, Error>,
+        codec: Arc<dyn Codec>,
+        peer: IpAddr,
+    ) -> (u16, Handled) {
         match decoded {
             Ok(request) => {
-                let handled = self.service.handle(request, codec).await;
+                let handled = self.service.handle(request, codec, peer).await;
                 // Action and authentication errors travel with 200; storage
                 // trouble and bugs with their own status.
                 (handled.code.map_or(200, |c| c.http_status()), handled)

@@ -2,12 +2,14 @@
 //! parameters, run the action, and render the outcome or the error with
 //! the codec of the front the request came through.
 
+use std::net::IpAddr;
 use std::sync::Arc;
 
 use crate::action::{self, Action, Params, Pending, Settings};
 use crate::api::{ApiRequest, Codec};
 use crate::auth::Authenticator;
 use crate::config::Config;
+use crate::ratelimit::FailureLimiter;
 use crate::domain::RequestId;
 use crate::error::{Error, ErrorCode};
 use crate::store::Store;
@@ -17,6 +19,8 @@ pub struct Handled {
     pub body: Vec<u8>,
     /// The codec's media type.
     pub content_type: &'static str,
+    /// Seconds for a `Retry-After` header (rate limited).
+    pub retry_after: Option<u64>,
     /// `None` on success.
     pub code: Option<ErrorCode>,
     pub action: Option<&'static str>,
@@ -34,6 +38,10 @@ impl Handled {
         Handled {
             body: codec.render_error(err.code(), &err.public_message()),
             content_type: codec.content_type(),
+            retry_after: match err {
+                Error::RateLimited(wait) => Some(*wait),
+                _ => None,
+            },
             code: Some(err.code()),
             action: None,
             account: None,
@@ -44,6 +52,7 @@ impl Handled {
 pub struct Service {
     store: Store,
     auth: Authenticator,
+    limiter: FailureLimiter,
     settings: Arc<Settings>,
 }
 
@@ -53,6 +62,7 @@ impl Service {
         Service {
             store,
             auth,
+            limiter: FailureLimiter::new(config.auth_failures, config.auth_failure_window),
             settings: Arc::new(Settings {
                 aging_secs: config.aging.as_secs().try_into().unwrap_or(i64::MAX),
                 reservation_default_minutes: config.reservation_minutes,
@@ -65,14 +75,46 @@ impl Service {
         &self.store
     }
 
-    pub async fn handle(&self, request: ApiRequest, codec: Arc<dyn Codec>) -> Handled {
+    /// Answers a request a codec could decode but not run: the key is
+    /// checked first (with the same rate limit), so a caller without a
+    /// valid key gets `AUTH_FAILED` whatever else is wrong.
+    pub async fn reject_after_auth(&self, key: Option<&str>, error: Error, codec: &dyn Codec, peer: IpAddr) -> Handled {
+        let auth = self.authenticate(key.unwrap_or(""), peer).await;
+        match auth {
+            Ok(principal) => {
+                Handled { account: Some(principal.account_number.to_string()), ..Handled::error(codec, &error) }
+            }
+            Err(e) => Handled::error(codec, &e),
+        }
+    }
+
+    /// The caller behind `key`, under the per-address limit on failures:
+    /// an address that failed too often may still use keys it has already
+    /// proven (a client behind the same NAT as an attacker keeps working);
+    /// anything else is refused before any database or Argon2 work.
+    async fn authenticate(&self, key: &str, peer: IpAddr) -> Result<crate::domain::Principal, Error> {
+        if let Some(wait) = self.limiter.check(peer) {
+            if !self.auth.is_verified(key) {
+                return Err(Error::RateLimited(wait));
+            }
+        }
+        let result = self.auth.authenticate(key).await;
+        if matches!(result, Err(Error::AuthFailed)) {
+            self.limiter.failed(peer);
+        }
+        result
+    }
+
+    /// Handles one request from `peer`.
+    pub async fn handle(&self, request: ApiRequest, codec: Arc<dyn Codec>, peer: IpAddr) -> Handled {
         let action = Action::parse(&request.action);
         let mut account = None;
-        let result = self.run(request, action, codec.clone(), &mut account).await;
+        let result = self.run(request, action, codec.clone(), peer, &mut account).await;
         match result {
             Ok(body) => Handled {
                 body,
                 content_type: codec.content_type(),
+                retry_after: None,
                 code: None,
                 action: action.map(Action::name),
                 account,
@@ -90,14 +132,13 @@ impl Service {
         request: ApiRequest,
         action: Option<Action>,
         codec: Arc<dyn Codec>,
+        peer: IpAddr,
         account: &mut Option<String>,
     ) -> Result<Vec<u8>, Error> {
-        let principal = self
-            .auth
-            .authenticate(request.key.as_deref().unwrap_or(""))
-            .await?;
+        let key = request.key.as_deref().unwrap_or("");
+        let principal = self.authenticate(key, peer).await?;
         *account = Some(principal.account_number.to_string());
-        let action = action.ok_or_else(|| Error::UnknownAction(sanitize(&request.action)))?;
+        let action = action.ok_or_else(|| Error::unknown_action(&request.action))?;
         let mut params = Params::new(request.params);
         let test = params.flag("TEST", false)?;
         let request_id = if action.is_mutating() {
@@ -123,20 +164,5 @@ impl Service {
             settings: self.settings.clone(),
         };
         action::run(action, params, pending).await
-    }
-}
-
-/// An unknown action name, cut and cleaned so an error never echoes a
-/// payload.
-fn sanitize(name: &str) -> String {
-    let clean: String = name
-        .chars()
-        .filter(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-'))
-        .take(64)
-        .collect();
-    if clean.is_empty() {
-        "(empty)".into()
-    } else {
-        clean
     }
 }

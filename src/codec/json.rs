@@ -7,7 +7,7 @@
 use serde_json::{Map, Value, json};
 
 use crate::api::{ApiRequest, Codec};
-use crate::domain::{Did, Payload, Reply, format_time};
+use crate::domain::{Did, DidType, Payload, Reply, ReservationId, format_time};
 use crate::error::{Error, ErrorCode, ParamError};
 
 /// The methods of the JSON front.
@@ -70,13 +70,31 @@ fn invalid(name: &'static str, reason: impl Into<String>) -> Error {
     ParamError::Invalid { name, reason: reason.into() }.into()
 }
 
+/// Why a call could not be decoded.
+#[derive(Debug)]
+pub enum Rejection {
+    /// The body is not a call at all: answered at once, like a broken
+    /// XML envelope.
+    Malformed(Error),
+    /// A well-formed call the server cannot run (unknown method, wrong
+    /// parameters): answered only after the key is checked, as the XML
+    /// front does, so an unauthenticated caller learns nothing from it.
+    AfterAuth { key: Option<String>, error: Error },
+}
+
 /// Decodes a call into the equivalent XML action. `query` is the URL's
 /// query string, which carries the key.
-pub fn decode(body: &[u8], query: &str) -> Result<(ApiRequest, Method), Error> {
+pub fn decode(body: &[u8], query: &str) -> Result<(ApiRequest, Method), Rejection> {
     let key = form_urlencoded::parse(query.as_bytes())
         .find(|(k, _)| k == "apikey")
         .map(|(_, v)| v.trim().to_owned())
         .filter(|k| !k.is_empty());
+    let (name, params) = envelope(body).map_err(Rejection::Malformed)?;
+    call(key.clone(), &name, params).map_err(|error| Rejection::AfterAuth { key, error })
+}
+
+/// The method name and parameters of a call body.
+fn envelope(body: &[u8]) -> Result<(String, Vec<Value>), Error> {
     let value: Value = serde_json::from_slice(body).map_err(|e| {
         // serde_json's messages name positions, never the input itself.
         Error::Malformed(format!("request body is not valid JSON ({})", e.classify_str()))
@@ -93,10 +111,14 @@ pub fn decode(body: &[u8], query: &str) -> Result<(ApiRequest, Method), Error> {
         Some(Value::Array(p)) => p,
         Some(_) => return Err(malformed("params must be an array")),
     };
+    Ok((name, params))
+}
+
+fn call(key: Option<String>, name: &str, params: Vec<Value>) -> Result<(ApiRequest, Method), Error> {
     let method = Method::ALL
         .into_iter()
         .find(|m| m.name() == name)
-        .ok_or_else(|| Error::UnknownAction(clean(&name)))?;
+        .ok_or_else(|| Error::unknown_action(name))?;
     let want = method.signature();
     if params.len() != want.len() {
         return Err(invalid(
@@ -123,15 +145,30 @@ impl ClassifyStr for serde_json::Error {
     }
 }
 
-fn clean(name: &str) -> String {
-    name.chars().filter(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_')).take(64).collect()
-}
-
 fn string(v: &Value, name: &'static str) -> Result<String, Error> {
     match v {
         Value::String(s) => Ok(s.trim().to_owned()),
         _ => Err(invalid(name, "must be a string")),
     }
+}
+
+/// A DID type, or null / empty for any.
+fn did_type(v: &Value, name: &'static str) -> Result<String, Error> {
+    if v.is_null() {
+        return Ok(String::new());
+    }
+    let s = string(v, name)?;
+    if !s.is_empty() {
+        DidType::parse(&s).map_err(|reason| invalid(name, reason))?;
+    }
+    Ok(s)
+}
+
+/// A string that must not be empty: the XML action would read an empty
+/// value as "not given" and name its own parameter in the error.
+fn required(v: &Value, name: &'static str) -> Result<String, Error> {
+    let s = string(v, name)?;
+    if s.is_empty() { Err(invalid(name, "must not be empty")) } else { Ok(s) }
 }
 
 /// A string, or a whole number given as a JSON number.
@@ -162,26 +199,34 @@ fn translate(method: Method, p: Vec<Value>) -> Result<Translated, Error> {
         Method::ListCountry => ("ANVEO.COUNTRIES.LIST", Vec::new()),
         Method::ListAll => ("DID.LIST", Vec::new()),
         Method::ListArea => {
-            let did_type = if p[1].is_null() { String::new() } else { string(&p[1], "did_type")? };
-            ("ANVEO.AREAS.LIST", named(&[("COUNTRY_ID", string(&p[0], "country_code")?), ("DID_TYPE", did_type)]))
+            let did_type = did_type(&p[1], "did_type")?;
+            ("ANVEO.AREAS.LIST", named(&[("COUNTRY_ID", required(&p[0], "country_code")?), ("DID_TYPE", did_type)]))
         }
         Method::Reserve => {
             let quantity = match &p[1] {
-                Value::Number(n) if n.is_u64() => n.to_string(),
-                _ => return Err(invalid("quantity", "must be a whole number")),
+                Value::Number(n) if n.as_u64().is_some_and(|q| (1..=100).contains(&q)) => n.to_string(),
+                _ => return Err(invalid("quantity", "must be a whole number from 1 to 100")),
             };
-            let class = if p[3].is_null() { String::new() } else { string(&p[3], "class")? };
+            let area = string_or_int(&p[0], "area_code_id")?;
+            if area.is_empty() {
+                return Err(invalid("area_code_id", "must not be empty"));
+            }
+            let class = did_type(&p[3], "class")?;
             (
                 "DID.RESERVE",
                 named(&[
-                    ("AREA_ID", string_or_int(&p[0], "area_code_id")?),
+                    ("AREA_ID", area),
                     ("QUANTITY", quantity),
                     ("DID_TYPE", class),
                     ("RESERVATION_ID", "CURRENT".into()),
                 ]),
             )
         }
-        Method::OrderPay => ("DID.ORDER", named(&[("RESERVATION_ID", string(&p[0], "order_token")?)])),
+        Method::OrderPay => {
+            let token = required(&p[0], "order_token")?;
+            ReservationId::parse(&token).map_err(|_| invalid("order_token", "must be a token as did.reserve returned it"))?;
+            ("DID.ORDER", named(&[("RESERVATION_ID", token)]))
+        }
         Method::Return => ("DID.CANCEL", named(&[("E164", phone(&p[0], "phone_number")?)])),
         Method::Configure => {
             let number = phone(&p[0], "phone_number")?;
@@ -327,7 +372,13 @@ mod tests {
     use super::*;
 
     fn call(body: &str) -> Result<(ApiRequest, Method), Error> {
-        decode(body.as_bytes(), "apikey=K")
+        decode(body.as_bytes(), "apikey=K").map_err(|r| match r {
+            Rejection::Malformed(e) => e,
+            Rejection::AfterAuth { key, error } => {
+                assert_eq!(key.as_deref(), Some("K"), "the key travels with a deferred error");
+                error
+            }
+        })
     }
 
     #[test]
