@@ -38,6 +38,8 @@ pub struct Config {
     pub auth_failures: u32,
     /// ... refilled at that many per this window.
     pub auth_failure_window: Duration,
+    /// `/healthz` fails when the writer has been on one batch this long.
+    pub writer_stall: Duration,
 }
 
 impl Config {
@@ -60,6 +62,7 @@ impl Config {
             reservation_minute: Duration::from_secs(60),
             auth_failures: 20,
             auth_failure_window: Duration::from_secs(60),
+            writer_stall: Duration::from_secs(10),
         }
     }
 }

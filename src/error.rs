@@ -169,7 +169,9 @@ impl Error {
     /// secret always holds digits.
     pub fn unknown_action(name: &str) -> Error {
         let safe = (1..=64).contains(&name.len())
-            && name.bytes().all(|b| b.is_ascii_alphabetic() || matches!(b, b'.' | b'_' | b'-'));
+            && name
+                .bytes()
+                .all(|b| b.is_ascii_alphabetic() || matches!(b, b'.' | b'_' | b'-'));
         Error::UnknownAction(safe.then(|| name.to_owned()))
     }
 
@@ -191,7 +193,9 @@ impl Error {
             Error::Domain(d) => match d {
                 DomainError::NotFound(_) => ErrorCode::NotFound,
                 DomainError::AccessDenied(_) => ErrorCode::AccessDenied,
-                DomainError::OutOfStock { .. } | DomainError::NumberUnavailable(_) => ErrorCode::OutOfStock,
+                DomainError::OutOfStock { .. } | DomainError::NumberUnavailable(_) => {
+                    ErrorCode::OutOfStock
+                }
                 DomainError::InsufficientFunds { .. } => ErrorCode::InsufficientFunds,
                 DomainError::Conflict(_) => ErrorCode::Conflict,
                 DomainError::Invalid { .. } => ErrorCode::InvalidParameter,

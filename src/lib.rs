@@ -19,6 +19,7 @@
 //! - [`inventory`]: the inventory CSV files.
 //! - [`admin`]: operator commands behind the CLI.
 //! - [`config`]: server tunables.
+//! - [`metrics`]: Prometheus metrics.
 //! - [`ratelimit`]: failed authentications per client address.
 
 pub mod action;
@@ -31,6 +32,7 @@ pub mod config;
 pub mod domain;
 pub mod error;
 pub mod inventory;
+pub mod metrics;
 pub mod ratelimit;
 pub mod server;
 pub mod service;

@@ -30,7 +30,11 @@ impl FailureLimiter {
     /// `burst` failures allowed at once, refilled over `window`.
     pub fn new(burst: u32, window: Duration) -> Self {
         let burst = f64::from(burst.max(1));
-        FailureLimiter { burst, per_sec: burst / window.as_secs_f64().max(0.001), buckets: Mutex::default() }
+        FailureLimiter {
+            burst,
+            per_sec: burst / window.as_secs_f64().max(0.001),
+            buckets: Mutex::default(),
+        }
     }
 
     fn refill(&self, b: &mut Bucket, now: Instant) {
@@ -62,7 +66,10 @@ impl FailureLimiter {
                 buckets.clear();
             }
         }
-        let b = buckets.entry(ip).or_insert(Bucket { tokens: self.burst, updated: now });
+        let b = buckets.entry(ip).or_insert(Bucket {
+            tokens: self.burst,
+            updated: now,
+        });
         self.refill(b, now);
         b.tokens = (b.tokens - 1.0).max(0.0);
     }

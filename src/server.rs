@@ -24,6 +24,7 @@ use crate::codec::query;
 use crate::codec::xml::{self, XmlCodec};
 use crate::config::Config;
 use crate::error::Error;
+use crate::metrics::Metrics;
 use crate::service::{Handled, Service};
 use crate::store::Store;
 
@@ -31,6 +32,7 @@ struct App {
     service: Service,
     config: Config,
     xml: Arc<dyn Codec>,
+    metrics: Arc<Metrics>,
 }
 
 /// Serves until `shutdown` completes, then stops accepting, lets requests
@@ -43,9 +45,17 @@ pub async fn run(
 ) -> Result<(), Error> {
     let path = config.db_path.clone();
     let readers = config.readers;
-    let store = crate::blocking::run(move || Store::open(&path, readers)).await?;
+    let metrics = Arc::new(Metrics::new());
+    let observer = metrics.clone();
+    let on_batch: crate::store::writer::BatchObserver = Arc::new(move |jobs| observer.batch(jobs));
+    let store = crate::blocking::run(move || Store::open(&path, readers, Some(on_batch))).await?;
     let service = Service::new(store.clone(), &config);
-    let app = Arc::new(App { service, config, xml: Arc::new(XmlCodec) });
+    let app = Arc::new(App {
+        service,
+        config,
+        xml: Arc::new(XmlCodec),
+        metrics,
+    });
 
     let mut http = http1::Builder::new();
     http.timer(TokioTimer::new())
@@ -146,17 +156,38 @@ impl App {
         let method = req.method().clone();
         // The path only: the GET form carries the key in the query string.
         let path = req.uri().path().to_owned();
-        let error_codec: Arc<dyn Codec> =
-            if path == "/ws/apikey/call_function" { Arc::new(JsonCodec::new(None)) } else { self.xml.clone() };
-        let app = self.clone();
-        let (status, handled) = match tokio::spawn(async move { app.route(req, peer.ip()).await }).await {
-            Ok(done) => done,
-            Err(e) => {
-                tracing::error!(error = %e, "request handler panicked");
-                let err = Error::Store(crate::error::StoreError::Internal("handler panicked".into()));
-                (err.http_status(), Handled::error(&*error_codec, &err))
-            }
+        let error_codec: Arc<dyn Codec> = if path == "/ws/apikey/call_function" {
+            Arc::new(JsonCodec::new(None))
+        } else {
+            self.xml.clone()
         };
+        let app = self.clone();
+        let (status, handled) =
+            match tokio::spawn(async move { app.route(req, peer.ip()).await }).await {
+                Ok(done) => done,
+                Err(e) => {
+                    tracing::error!(error = %e, "request handler panicked");
+                    let err = Error::Store(crate::error::StoreError::Internal(
+                        "handler panicked".into(),
+                    ));
+                    (err.http_status(), Handled::error(&*error_codec, &err))
+                }
+            };
+        let elapsed = start.elapsed();
+        let code = handled.code.map_or("OK", |c| c.as_str());
+        // Requests without an action are counted under their path, and any
+        // path we do not serve under one label, so a client cannot grow the
+        // metrics without bound.
+        let label = handled.action.unwrap_or(match path.as_str() {
+            known @ ("/api/v3.asp"
+            | "/api/xml"
+            | "/api/v2.asp"
+            | "/ws/apikey/call_function"
+            | "/healthz"
+            | "/metrics") => known,
+            _ => "other",
+        });
+        self.metrics.request(label, code, elapsed.as_secs_f64());
         tracing::info!(
             target: "didgate::request",
             peer = %peer.ip(),
@@ -164,9 +195,9 @@ impl App {
             path = %path,
             action = handled.action.unwrap_or("-"),
             account = handled.account.as_deref().unwrap_or("-"),
-            code = handled.code.map_or("OK", |c| c.as_str()),
+            code,
             status,
-            latency_us = start.elapsed().as_micros() as u64,
+            latency_us = elapsed.as_micros() as u64,
         );
         let mut response = Response::new(Full::new(Bytes::from(handled.body)));
         *response.status_mut() =
@@ -197,11 +228,19 @@ impl App {
                 Err(e) => (e.http_status(), Handled::error(xml, &e)),
             },
             (&Method::GET, "/api/v2.asp") => {
-                self.serve(query::decode(req.uri().query().unwrap_or("")), self.xml.clone(), peer)
-                    .await
+                self.serve(
+                    query::decode(req.uri().query().unwrap_or("")),
+                    self.xml.clone(),
+                    peer,
+                )
+                .await
             }
             (&Method::GET, "/healthz") => {
-                if self.service.store().writer_healthy() {
+                if self
+                    .service
+                    .store()
+                    .writer_healthy(self.config.writer_stall)
+                {
                     (
                         200,
                         Handled {
@@ -223,12 +262,19 @@ impl App {
                 match self.read_body(req).await {
                     Ok(body) => match json::decode(&body, &query) {
                         Ok((request, method)) => {
-                            self.serve(Ok(request), Arc::new(JsonCodec::new(Some(method))), peer).await
+                            self.serve(Ok(request), Arc::new(JsonCodec::new(Some(method))), peer)
+                                .await
                         }
-                        Err(Rejection::Malformed(e)) => self.serve(Err(e), Arc::new(JsonCodec::new(None)), peer).await,
+                        Err(Rejection::Malformed(e)) => {
+                            self.serve(Err(e), Arc::new(JsonCodec::new(None)), peer)
+                                .await
+                        }
                         Err(Rejection::AfterAuth { key, error }) => {
                             let codec = JsonCodec::new(None);
-                            let handled = self.service.reject_after_auth(key.as_deref(), error, &codec, peer).await;
+                            let handled = self
+                                .service
+                                .reject_after_auth(key.as_deref(), error, &codec, peer)
+                                .await;
                             (handled.code.map_or(200, |c| c.http_status()), handled)
                         }
                     },
@@ -246,6 +292,25 @@ impl App {
             (_, "/api/v3.asp" | "/api/xml") => {
                 let e = Error::MethodNotAllowed("POST");
                 (e.http_status(), Handled::error(xml, &e))
+            }
+            // Metrics reveal traffic and stock: only the machine itself (a
+            // local Prometheus or an SSH tunnel) may read them.
+            (&Method::GET, "/metrics") if peer.is_loopback() => {
+                let stock = self.service.store().read(|r| r.stock_by_area()).await;
+                match stock {
+                    Ok(stock) => (
+                        200,
+                        Handled {
+                            body: self.metrics.render(&stock).into_bytes(),
+                            content_type: "application/openmetrics-text; version=1.0.0; charset=utf-8",
+                            retry_after: None,
+                            code: None,
+                            action: None,
+                            account: None,
+                        },
+                    ),
+                    Err(e) => (e.http_status(), Handled::error(xml, &e)),
+                }
             }
             (_, "/healthz") => {
                 let e = Error::MethodNotAllowed("GET");

@@ -9,9 +9,9 @@ use crate::action::{self, Action, Params, Pending, Settings};
 use crate::api::{ApiRequest, Codec};
 use crate::auth::Authenticator;
 use crate::config::Config;
-use crate::ratelimit::FailureLimiter;
 use crate::domain::RequestId;
 use crate::error::{Error, ErrorCode};
+use crate::ratelimit::FailureLimiter;
 use crate::store::Store;
 
 /// The outcome of one request, ready for the transport and the log line.
@@ -66,7 +66,12 @@ impl Service {
             settings: Arc::new(Settings {
                 aging_secs: config.aging.as_secs().try_into().unwrap_or(i64::MAX),
                 reservation_default_minutes: config.reservation_minutes,
-                reservation_minute_secs: config.reservation_minute.as_secs().max(1).try_into().unwrap_or(60),
+                reservation_minute_secs: config
+                    .reservation_minute
+                    .as_secs()
+                    .max(1)
+                    .try_into()
+                    .unwrap_or(60),
             }),
         }
     }
@@ -78,12 +83,19 @@ impl Service {
     /// Answers a request a codec could decode but not run: the key is
     /// checked first (with the same rate limit), so a caller without a
     /// valid key gets `AUTH_FAILED` whatever else is wrong.
-    pub async fn reject_after_auth(&self, key: Option<&str>, error: Error, codec: &dyn Codec, peer: IpAddr) -> Handled {
+    pub async fn reject_after_auth(
+        &self,
+        key: Option<&str>,
+        error: Error,
+        codec: &dyn Codec,
+        peer: IpAddr,
+    ) -> Handled {
         let auth = self.authenticate(key.unwrap_or(""), peer).await;
         match auth {
-            Ok(principal) => {
-                Handled { account: Some(principal.account_number.to_string()), ..Handled::error(codec, &error) }
-            }
+            Ok(principal) => Handled {
+                account: Some(principal.account_number.to_string()),
+                ..Handled::error(codec, &error)
+            },
             Err(e) => Handled::error(codec, &e),
         }
     }
@@ -92,7 +104,11 @@ impl Service {
     /// an address that failed too often may still use keys it has already
     /// proven (a client behind the same NAT as an attacker keeps working);
     /// anything else is refused before any database or Argon2 work.
-    async fn authenticate(&self, key: &str, peer: IpAddr) -> Result<crate::domain::Principal, Error> {
+    async fn authenticate(
+        &self,
+        key: &str,
+        peer: IpAddr,
+    ) -> Result<crate::domain::Principal, Error> {
         if let Some(wait) = self.limiter.check(peer) {
             if !self.auth.is_verified(key) {
                 return Err(Error::RateLimited(wait));
@@ -106,10 +122,17 @@ impl Service {
     }
 
     /// Handles one request from `peer`.
-    pub async fn handle(&self, request: ApiRequest, codec: Arc<dyn Codec>, peer: IpAddr) -> Handled {
+    pub async fn handle(
+        &self,
+        request: ApiRequest,
+        codec: Arc<dyn Codec>,
+        peer: IpAddr,
+    ) -> Handled {
         let action = Action::parse(&request.action);
         let mut account = None;
-        let result = self.run(request, action, codec.clone(), peer, &mut account).await;
+        let result = self
+            .run(request, action, codec.clone(), peer, &mut account)
+            .await;
         match result {
             Ok(body) => Handled {
                 body,
@@ -120,8 +143,8 @@ impl Service {
                 account,
             },
             Err(err) => Handled {
-                    account,
-                    action: action.map(Action::name),
+                account,
+                action: action.map(Action::name),
                 ..Handled::error(&*codec, &err)
             },
         }

@@ -8,7 +8,8 @@ use std::time::Duration;
 
 use common::TestServer;
 
-const BAD_KEY: &str = "dg_0123456789abcdef_0000000000000000000000000000000000000000000000000000000000000000";
+const BAD_KEY: &str =
+    "dg_0123456789abcdef_0000000000000000000000000000000000000000000000000000000000000000";
 
 async fn limited_server(window: Duration) -> TestServer {
     TestServer::start_with(|c| {
@@ -22,7 +23,9 @@ async fn limited_server(window: Duration) -> TestServer {
 async fn failed_authentications_are_rate_limited_per_address() {
     let s = limited_server(Duration::from_secs(60)).await;
     for _ in 0..3 {
-        s.call_as(BAD_KEY, "ACCOUNT.GETBALANCE", &[]).await.fails("AUTH_FAILED");
+        s.call_as(BAD_KEY, "ACCOUNT.GETBALANCE", &[])
+            .await
+            .fails("AUTH_FAILED");
     }
     let r = s.call_as(BAD_KEY, "ACCOUNT.GETBALANCE", &[]).await;
     assert_eq!(r.status, 429, "{}", r.body);
@@ -52,7 +55,9 @@ async fn a_proven_key_keeps_working_from_a_limited_address() {
     for _ in 0..10 {
         let _ = s.call_as(BAD_KEY, "ACCOUNT.GETBALANCE", &[]).await;
     }
-    s.call_as(BAD_KEY, "ACCOUNT.GETBALANCE", &[]).await.fails("RATE_LIMITED");
+    s.call_as(BAD_KEY, "ACCOUNT.GETBALANCE", &[])
+        .await
+        .fails("RATE_LIMITED");
     // The demo key was verified before the flood: it is served as usual.
     s.call("ACCOUNT.GETBALANCE", &[]).await.ok();
     // A valid key never used from here is refused while the limit lasts,
@@ -69,10 +74,14 @@ async fn the_limit_recovers_after_its_window() {
     for _ in 0..4 {
         let _ = s.call_as(BAD_KEY, "ACCOUNT.GETBALANCE", &[]).await;
     }
-    s.call_as(BAD_KEY, "ACCOUNT.GETBALANCE", &[]).await.fails("RATE_LIMITED");
+    s.call_as(BAD_KEY, "ACCOUNT.GETBALANCE", &[])
+        .await
+        .fails("RATE_LIMITED");
     // Three failures refill in 0.9 s; one is enough to try again.
     tokio::time::sleep(Duration::from_millis(600)).await;
-    s.call_as(BAD_KEY, "ACCOUNT.GETBALANCE", &[]).await.fails("AUTH_FAILED");
+    s.call_as(BAD_KEY, "ACCOUNT.GETBALANCE", &[])
+        .await
+        .fails("AUTH_FAILED");
     s.stop().await;
 }
 
@@ -89,7 +98,9 @@ async fn wrong_secrets_for_a_real_key_id_do_not_slow_cached_keys() {
     let mut flood = Vec::new();
     for _ in 0..40 {
         let body = common::envelope(&wrong, "ACCOUNT.GETBALANCE", &[]);
-        flood.push(tokio::spawn(async move { common::request(addr, "POST", "/api/v3.asp", &[], body.into()).await }));
+        flood.push(tokio::spawn(async move {
+            common::request(addr, "POST", "/api/v3.asp", &[], body.into()).await
+        }));
     }
     // Every valid request during the flood succeeds.
     for _ in 0..20 {

@@ -54,12 +54,19 @@ pub fn parse(p: &mut Params) -> Result<Request, Error> {
         (None, None, area) => {
             let did_type = did_type.ok_or(ParamError::Missing("DID_TYPE"))?;
             let area_id = area.ok_or(ParamError::Missing("AREA_ID"))?;
-            OrderSource::Area { area_id, did_type, quantity: quantity.unwrap_or(1), partial }
+            OrderSource::Area {
+                area_id,
+                did_type,
+                quantity: quantity.unwrap_or(1),
+                partial,
+            }
         }
         _ => {
             return Err(ParamError::Invalid {
                 name: "RESERVATION_ID",
-                reason: "cannot be combined with E164 or AREA_ID: give one way to choose the numbers".into(),
+                reason:
+                    "cannot be combined with E164 or AREA_ID: give one way to choose the numbers"
+                        .into(),
             }
             .into());
         }
@@ -74,9 +81,15 @@ pub fn parse(p: &mut Params) -> Result<Request, Error> {
     Ok(Request {
         target: parse_target(p)?,
         // For area orders the type is part of the source and checked there.
-        did_type: if matches!(source, OrderSource::Area { .. }) { None } else { did_type },
+        did_type: if matches!(source, OrderSource::Area { .. }) {
+            None
+        } else {
+            did_type
+        },
         source,
-        rate_plan: p.parse("RATE_PLAN_ID", RatePlanId::parse)?.unwrap_or_else(RatePlanId::default_plan),
+        rate_plan: p
+            .parse("RATE_PLAN_ID", RatePlanId::parse)?
+            .unwrap_or_else(RatePlanId::default_plan),
         title: p.parse("TITLE", parse_title)?.unwrap_or_default(),
     })
 }

@@ -27,7 +27,11 @@ pub fn parse(p: &mut Params) -> Result<Request, Error> {
         },
         (None, Some(list)) if quantity.is_none() => ReserveWhat::Numbers(list),
         (None, Some(_)) => {
-            return Err(ParamError::Invalid { name: "QUANTITY", reason: "only applies with AREA_ID".into() }.into());
+            return Err(ParamError::Invalid {
+                name: "QUANTITY",
+                reason: "only applies with AREA_ID".into(),
+            }
+            .into());
         }
         (Some(_), Some(_)) => {
             return Err(ParamError::Invalid {
@@ -36,7 +40,9 @@ pub fn parse(p: &mut Params) -> Result<Request, Error> {
             }
             .into());
         }
-        (None, None) => return Err(ParamError::MissingOneOf("AREA_ID with QUANTITY, or E164").into()),
+        (None, None) => {
+            return Err(ParamError::MissingOneOf("AREA_ID with QUANTITY, or E164").into());
+        }
     };
     Ok(Request {
         target: parse_target(p)?,
@@ -60,8 +66,10 @@ pub async fn execute(ctx: &Ctx, req: Request) -> Result<Vec<u8>, Error> {
         target: req.target,
         what: req.what,
         into: req.into,
-        hold_secs: i64::from(req.minutes.unwrap_or(ctx.settings.reservation_default_minutes))
-            * ctx.settings.reservation_minute_secs,
+        hold_secs: i64::from(
+            req.minutes
+                .unwrap_or(ctx.settings.reservation_default_minutes),
+        ) * ctx.settings.reservation_minute_secs,
     };
     ctx.mutate(Mutation::Reserve(spec)).await
 }

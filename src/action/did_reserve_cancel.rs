@@ -10,5 +10,9 @@ pub fn parse(p: &mut Params) -> Result<ReservationId, Error> {
 }
 
 pub async fn execute(ctx: &Ctx, id: ReservationId) -> Result<Vec<u8>, Error> {
-    ctx.mutate(Mutation::CancelReservation(CancelReservationSpec { principal: ctx.principal.clone(), id })).await
+    ctx.mutate(Mutation::CancelReservation(CancelReservationSpec {
+        principal: ctx.principal.clone(),
+        id,
+    }))
+    .await
 }

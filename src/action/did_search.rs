@@ -21,7 +21,8 @@ pub fn parse(p: &mut Params) -> Result<SearchQuery, Error> {
         (Some(_), _, _) => {
             return Err(ParamError::Invalid {
                 name: "AREA_ID",
-                reason: "cannot be combined with COUNTRY_ID and AREA_CODE: give one or the other".into(),
+                reason: "cannot be combined with COUNTRY_ID and AREA_CODE: give one or the other"
+                    .into(),
             }
             .into());
         }

@@ -60,14 +60,21 @@ impl Method {
 
 /// The routing applications `did.configure` knows, and the forwarding
 /// type and parameter each maps to.
-const APPLICATIONS: [(&str, &str, &str); 2] = [("call_phone_number", "PHONE", "number"), ("sip_uri", "SIP_URI", "uri")];
+const APPLICATIONS: [(&str, &str, &str); 2] = [
+    ("call_phone_number", "PHONE", "number"),
+    ("sip_uri", "SIP_URI", "uri"),
+];
 
 fn malformed(msg: &str) -> Error {
     Error::Malformed(msg.into())
 }
 
 fn invalid(name: &'static str, reason: impl Into<String>) -> Error {
-    ParamError::Invalid { name, reason: reason.into() }.into()
+    ParamError::Invalid {
+        name,
+        reason: reason.into(),
+    }
+    .into()
 }
 
 /// Why a call could not be decoded.
@@ -97,10 +104,15 @@ pub fn decode(body: &[u8], query: &str) -> Result<(ApiRequest, Method), Rejectio
 fn envelope(body: &[u8]) -> Result<(String, Vec<Value>), Error> {
     let value: Value = serde_json::from_slice(body).map_err(|e| {
         // serde_json's messages name positions, never the input itself.
-        Error::Malformed(format!("request body is not valid JSON ({})", e.classify_str()))
+        Error::Malformed(format!(
+            "request body is not valid JSON ({})",
+            e.classify_str()
+        ))
     })?;
     let Value::Object(mut call) = value else {
-        return Err(malformed("request body must be a JSON object with method and params"));
+        return Err(malformed(
+            "request body must be a JSON object with method and params",
+        ));
     };
     let name = match call.remove("method") {
         Some(Value::String(m)) => m,
@@ -114,7 +126,11 @@ fn envelope(body: &[u8]) -> Result<(String, Vec<Value>), Error> {
     Ok((name, params))
 }
 
-fn call(key: Option<String>, name: &str, params: Vec<Value>) -> Result<(ApiRequest, Method), Error> {
+fn call(
+    key: Option<String>,
+    name: &str,
+    params: Vec<Value>,
+) -> Result<(ApiRequest, Method), Error> {
     let method = Method::ALL
         .into_iter()
         .find(|m| m.name() == name)
@@ -123,11 +139,23 @@ fn call(key: Option<String>, name: &str, params: Vec<Value>) -> Result<(ApiReque
     if params.len() != want.len() {
         return Err(invalid(
             "params",
-            format!("of {} must be {} values: [{}]", method.name(), want.len(), want.join(", ")),
+            format!(
+                "of {} must be {} values: [{}]",
+                method.name(),
+                want.len(),
+                want.join(", ")
+            ),
         ));
     }
     let (action, named) = translate(method, params)?;
-    Ok((ApiRequest { key, action: action.into(), params: named }, method))
+    Ok((
+        ApiRequest {
+            key,
+            action: action.into(),
+            params: named,
+        },
+        method,
+    ))
 }
 
 trait ClassifyStr {
@@ -168,7 +196,11 @@ fn did_type(v: &Value, name: &'static str) -> Result<String, Error> {
 /// value as "not given" and name its own parameter in the error.
 fn required(v: &Value, name: &'static str) -> Result<String, Error> {
     let s = string(v, name)?;
-    if s.is_empty() { Err(invalid(name, "must not be empty")) } else { Ok(s) }
+    if s.is_empty() {
+        Err(invalid(name, "must not be empty"))
+    } else {
+        Ok(s)
+    }
 }
 
 /// A string, or a whole number given as a JSON number.
@@ -194,17 +226,30 @@ fn phone(v: &Value, name: &'static str) -> Result<String, Error> {
 type Translated = (&'static str, Vec<(String, String)>);
 
 fn translate(method: Method, p: Vec<Value>) -> Result<Translated, Error> {
-    let named = |pairs: &[(&str, String)]| pairs.iter().map(|(n, v)| (n.to_string(), v.clone())).collect();
+    let named = |pairs: &[(&str, String)]| {
+        pairs
+            .iter()
+            .map(|(n, v)| (n.to_string(), v.clone()))
+            .collect()
+    };
     Ok(match method {
         Method::ListCountry => ("ANVEO.COUNTRIES.LIST", Vec::new()),
         Method::ListAll => ("DID.LIST", Vec::new()),
         Method::ListArea => {
             let did_type = did_type(&p[1], "did_type")?;
-            ("ANVEO.AREAS.LIST", named(&[("COUNTRY_ID", required(&p[0], "country_code")?), ("DID_TYPE", did_type)]))
+            (
+                "ANVEO.AREAS.LIST",
+                named(&[
+                    ("COUNTRY_ID", required(&p[0], "country_code")?),
+                    ("DID_TYPE", did_type),
+                ]),
+            )
         }
         Method::Reserve => {
             let quantity = match &p[1] {
-                Value::Number(n) if n.as_u64().is_some_and(|q| (1..=100).contains(&q)) => n.to_string(),
+                Value::Number(n) if n.as_u64().is_some_and(|q| (1..=100).contains(&q)) => {
+                    n.to_string()
+                }
                 _ => return Err(invalid("quantity", "must be a whole number from 1 to 100")),
             };
             let area = string_or_int(&p[0], "area_code_id")?;
@@ -224,30 +269,61 @@ fn translate(method: Method, p: Vec<Value>) -> Result<Translated, Error> {
         }
         Method::OrderPay => {
             let token = required(&p[0], "order_token")?;
-            ReservationId::parse(&token).map_err(|_| invalid("order_token", "must be a token as did.reserve returned it"))?;
+            ReservationId::parse(&token).map_err(|_| {
+                invalid("order_token", "must be a token as did.reserve returned it")
+            })?;
             ("DID.ORDER", named(&[("RESERVATION_ID", token)]))
         }
-        Method::Return => ("DID.CANCEL", named(&[("E164", phone(&p[0], "phone_number")?)])),
+        Method::Return => (
+            "DID.CANCEL",
+            named(&[("E164", phone(&p[0], "phone_number")?)]),
+        ),
         Method::Configure => {
             let number = phone(&p[0], "phone_number")?;
             let Value::Object(routing) = &p[1] else {
-                return Err(invalid("routing_params", "must be an object with application and params"));
+                return Err(invalid(
+                    "routing_params",
+                    "must be an object with application and params",
+                ));
             };
-            let application = routing.get("application").map(|a| string(a, "application")).transpose()?;
-            let known = APPLICATIONS.iter().map(|(n, _, _)| *n).collect::<Vec<_>>().join(", ");
-            let Some((_, kind, field)) =
-                APPLICATIONS.iter().find(|(n, _, _)| Some(*n) == application.as_deref())
+            let application = routing
+                .get("application")
+                .map(|a| string(a, "application"))
+                .transpose()?;
+            let known = APPLICATIONS
+                .iter()
+                .map(|(n, _, _)| *n)
+                .collect::<Vec<_>>()
+                .join(", ");
+            let Some((_, kind, field)) = APPLICATIONS
+                .iter()
+                .find(|(n, _, _)| Some(*n) == application.as_deref())
             else {
                 return Err(invalid("application", format!("must be one of {known}")));
             };
             let target = match routing.get("params") {
-                Some(Value::Object(params)) => params.get(*field).map(|v| string_or_int(v, "params")).transpose()?,
+                Some(Value::Object(params)) => params
+                    .get(*field)
+                    .map(|v| string_or_int(v, "params"))
+                    .transpose()?,
                 _ => None,
             }
-            .ok_or_else(|| invalid("params", format!("of {} must be an object with {field}", application.unwrap_or_default())))?;
+            .ok_or_else(|| {
+                invalid(
+                    "params",
+                    format!(
+                        "of {} must be an object with {field}",
+                        application.unwrap_or_default()
+                    ),
+                )
+            })?;
             (
                 "DID.UPDATE",
-                named(&[("FILTER.E164", number), ("CALL_FORWARD_TYPE", (*kind).into()), ("CALL_FORWARD_TO", target)]),
+                named(&[
+                    ("FILTER.E164", number),
+                    ("CALL_FORWARD_TYPE", (*kind).into()),
+                    ("CALL_FORWARD_TO", target),
+                ]),
             )
         }
     })
@@ -288,11 +364,17 @@ fn did(d: &Did) -> Value {
 }
 
 fn value<'a>(reply: &'a Reply, name: &str) -> Option<&'a str> {
-    reply.values.iter().find(|(n, _)| *n == name).map(|(_, v)| v.as_str())
+    reply
+        .values
+        .iter()
+        .find(|(n, _)| *n == name)
+        .map(|(_, v)| v.as_str())
 }
 
 fn number(reply: &Reply, name: &str) -> Value {
-    value(reply, name).and_then(|v| v.parse::<i64>().ok()).map_or(Value::Null, Value::from)
+    value(reply, name)
+        .and_then(|v| v.parse::<i64>().ok())
+        .map_or(Value::Null, Value::from)
 }
 
 impl Codec for JsonCodec {
@@ -308,9 +390,13 @@ impl Codec for JsonCodec {
         };
         let mut result: Map<String, Value> = match (self.method, &reply.payload) {
             (Some(Method::ListCountry), Payload::Countries(list)) => {
-                let list: Vec<Value> =
-                    list.iter().map(|c| json!({"country_name": c.name, "code": c.id})).collect();
-                [("country_list".to_owned(), Value::from(list))].into_iter().collect()
+                let list: Vec<Value> = list
+                    .iter()
+                    .map(|c| json!({"country_name": c.name, "code": c.id}))
+                    .collect();
+                [("country_list".to_owned(), Value::from(list))]
+                    .into_iter()
+                    .collect()
             }
             (Some(Method::ListArea), Payload::Areas(list)) => {
                 let list: Vec<Value> = list
@@ -325,7 +411,9 @@ impl Codec for JsonCodec {
                                "stock": a.stock, "rate_plans": plans})
                     })
                     .collect();
-                [("area_list".to_owned(), Value::from(list))].into_iter().collect()
+                [("area_list".to_owned(), Value::from(list))]
+                    .into_iter()
+                    .collect()
             }
             (Some(Method::Reserve), Payload::Reservation { id, expires, dids }) => {
                 let items: Vec<&str> = dids.iter().map(|d| d.e164.as_str()).collect();
@@ -344,15 +432,24 @@ impl Codec for JsonCodec {
             }
             (Some(Method::ListAll), _) => {
                 let list: Vec<Value> = dids.iter().map(did).collect();
-                json!({"numbers": list, "total": number(reply, "TOTAL")}).as_object().cloned().unwrap_or_default()
+                json!({"numbers": list, "total": number(reply, "TOTAL")})
+                    .as_object()
+                    .cloned()
+                    .unwrap_or_default()
             }
             (Some(Method::Configure), _) => {
                 let list: Vec<Value> = dids.iter().map(did).collect();
-                json!({"configured": true, "numbers": list}).as_object().cloned().unwrap_or_default()
+                json!({"configured": true, "numbers": list})
+                    .as_object()
+                    .cloned()
+                    .unwrap_or_default()
             }
             (Some(Method::Return), _) => {
                 let list: Vec<Value> = dids.iter().map(did).collect();
-                json!({"returned": true, "numbers": list}).as_object().cloned().unwrap_or_default()
+                json!({"returned": true, "numbers": list})
+                    .as_object()
+                    .cloned()
+                    .unwrap_or_default()
             }
             _ => Map::new(),
         };
@@ -363,7 +460,8 @@ impl Codec for JsonCodec {
     }
 
     fn render_error(&self, code: ErrorCode, message: &str) -> Vec<u8> {
-        serde_json::to_vec(&json!({"error": {"code": code.as_str(), "message": message}})).unwrap_or_default()
+        serde_json::to_vec(&json!({"error": {"code": code.as_str(), "message": message}}))
+            .unwrap_or_default()
     }
 }
 
@@ -375,7 +473,11 @@ mod tests {
         decode(body.as_bytes(), "apikey=K").map_err(|r| match r {
             Rejection::Malformed(e) => e,
             Rejection::AfterAuth { key, error } => {
-                assert_eq!(key.as_deref(), Some("K"), "the key travels with a deferred error");
+                assert_eq!(
+                    key.as_deref(),
+                    Some("K"),
+                    "the key travels with a deferred error"
+                );
                 error
             }
         })
@@ -383,18 +485,26 @@ mod tests {
 
     #[test]
     fn translates_each_method() {
-        let (r, m) = call(r#"{"method": "did.reserve", "params": [123, 2, "RANDOM", "GEOGRAPHIC"]}"#).unwrap();
+        let (r, m) =
+            call(r#"{"method": "did.reserve", "params": [123, 2, "RANDOM", "GEOGRAPHIC"]}"#)
+                .unwrap();
         assert_eq!(m, Method::Reserve);
         assert_eq!(r.key.as_deref(), Some("K"));
         assert_eq!(r.action, "DID.RESERVE");
         assert!(r.params.contains(&("AREA_ID".into(), "123".into())));
-        assert!(r.params.contains(&("RESERVATION_ID".into(), "CURRENT".into())));
+        assert!(
+            r.params
+                .contains(&("RESERVATION_ID".into(), "CURRENT".into()))
+        );
         let (r, _) = call(
             r#"{"method": "did.configure", "params": ["1222222222", {"application": "sip_uri", "params": {"uri": "a@b.example"}}]}"#,
         )
         .unwrap();
         assert_eq!(r.action, "DID.UPDATE");
-        assert!(r.params.contains(&("CALL_FORWARD_TYPE".into(), "SIP_URI".into())));
+        assert!(
+            r.params
+                .contains(&("CALL_FORWARD_TYPE".into(), "SIP_URI".into()))
+        );
     }
 
     #[test]
@@ -403,10 +513,22 @@ mod tests {
         assert_eq!(code("{"), Some(ErrorCode::MalformedRequest));
         assert_eq!(code("[]"), Some(ErrorCode::MalformedRequest));
         assert_eq!(code(r#"{"method": 5}"#), Some(ErrorCode::MalformedRequest));
-        assert_eq!(code(r#"{"method": "did.nope", "params": []}"#), Some(ErrorCode::UnknownAction));
-        assert_eq!(code(r#"{"method": "did.order.pay", "params": []}"#), Some(ErrorCode::InvalidParameter));
-        assert_eq!(code(r#"{"method": "did.reserve", "params": [1, "2", null, null]}"#), Some(ErrorCode::InvalidParameter));
-        assert_eq!(code(r#"{"method": "number.return", "params": ["12*"]}"#), Some(ErrorCode::InvalidParameter));
+        assert_eq!(
+            code(r#"{"method": "did.nope", "params": []}"#),
+            Some(ErrorCode::UnknownAction)
+        );
+        assert_eq!(
+            code(r#"{"method": "did.order.pay", "params": []}"#),
+            Some(ErrorCode::InvalidParameter)
+        );
+        assert_eq!(
+            code(r#"{"method": "did.reserve", "params": [1, "2", null, null]}"#),
+            Some(ErrorCode::InvalidParameter)
+        );
+        assert_eq!(
+            code(r#"{"method": "number.return", "params": ["12*"]}"#),
+            Some(ErrorCode::InvalidParameter)
+        );
         let e = call(r#"{"method": "did.configure", "params": ["1222222222", {"application": "fax", "params": {}}]}"#)
             .err()
             .unwrap();
@@ -417,6 +539,9 @@ mod tests {
     fn errors_render_in_the_contract_shape() {
         let body = JsonCodec::new(None).render_error(ErrorCode::OutOfStock, "out of stock");
         let v: Value = serde_json::from_slice(&body).unwrap();
-        assert_eq!(v, json!({"error": {"code": "OUT_OF_STOCK", "message": "out of stock"}}));
+        assert_eq!(
+            v,
+            json!({"error": {"code": "OUT_OF_STOCK", "message": "out of stock"}})
+        );
     }
 }

@@ -128,10 +128,14 @@ string_newtype!(ReservationId);
 
 impl ReservationId {
     pub fn parse(s: &str) -> Result<Self, ParseError> {
-        let ok = s
-            .strip_prefix("rsv_")
-            .is_some_and(|h| h.len() == 16 && h.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f')));
-        if ok { Ok(Self(s.to_owned())) } else { Err("must be a reservation id as DID.RESERVE returned it".into()) }
+        let ok = s.strip_prefix("rsv_").is_some_and(|h| {
+            h.len() == 16 && h.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'))
+        });
+        if ok {
+            Ok(Self(s.to_owned()))
+        } else {
+            Err("must be a reservation id as DID.RESERVE returned it".into())
+        }
     }
 
     /// A fresh random id.

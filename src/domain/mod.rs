@@ -15,7 +15,8 @@ pub use filter::{
 };
 pub use forwarding::{ForwardType, Forwarding};
 pub use ids::{
-    AccountNumber, AreaId, CountryId, DidType, E164, KeyId, Money100, RatePlanId, RequestId, ReservationId,
+    AccountNumber, AreaId, CountryId, DidType, E164, KeyId, Money100, RatePlanId, RequestId,
+    ReservationId,
 };
 pub use model::{Area, Country, Did, DidStatus, Principal, RatePlan, SignatureKey, State};
 pub use reply::{Payload, Reply};

@@ -22,7 +22,11 @@ pub enum Payload {
     Areas(Vec<Area>),
     Dids(Vec<Did>),
     /// A reservation and the numbers it holds.
-    Reservation { id: String, expires: UnixTime, dids: Vec<Did> },
+    Reservation {
+        id: String,
+        expires: UnixTime,
+        dids: Vec<Did>,
+    },
 }
 
 impl Reply {

@@ -59,16 +59,22 @@ impl ContainsPattern {
 
     /// Whether `window` (as long as the pattern) matches it exactly.
     pub fn matches_at(&self, window: &[u8]) -> bool {
-        window.len() == self.0.len() && window.iter().zip(&self.0).all(|(d, want)| want.is_none_or(|x| x == *d))
+        window.len() == self.0.len()
+            && window
+                .iter()
+                .zip(&self.0)
+                .all(|(d, want)| want.is_none_or(|x| x == *d))
     }
 
     /// Whether the pattern occurs anywhere in `national` (ASCII digits).
     pub fn matches(&self, national: &[u8]) -> bool {
         let p = &self.0;
         national.len() >= p.len()
-            && national
-                .windows(p.len())
-                .any(|w| w.iter().zip(p).all(|(d, want)| want.is_none_or(|x| x == *d)))
+            && national.windows(p.len()).any(|w| {
+                w.iter()
+                    .zip(p)
+                    .all(|(d, want)| want.is_none_or(|x| x == *d))
+            })
     }
 }
 
@@ -92,9 +98,9 @@ fn keypad(letter: u8) -> u8 {
 /// are listed below, every other code has three digits.
 pub fn national_number(e164: &str) -> &str {
     const TWO_DIGIT: [&str; 44] = [
-        "20", "27", "30", "31", "32", "33", "34", "36", "39", "40", "41", "43", "44", "45", "46", "47", "48", "49",
-        "51", "52", "53", "54", "55", "56", "57", "58", "60", "61", "62", "63", "64", "65", "66", "81", "82", "84",
-        "86", "90", "91", "92", "93", "94", "95", "98",
+        "20", "27", "30", "31", "32", "33", "34", "36", "39", "40", "41", "43", "44", "45", "46",
+        "47", "48", "49", "51", "52", "53", "54", "55", "56", "57", "58", "60", "61", "62", "63",
+        "64", "65", "66", "81", "82", "84", "86", "90", "91", "92", "93", "94", "95", "98",
     ];
     let cc = if e164.starts_with('1') || e164.starts_with('7') {
         1
@@ -116,15 +122,27 @@ mod tests {
 
     #[test]
     fn keypad_letters_and_wildcards() {
-        assert_eq!(ContainsPattern::parse("WOLF").unwrap(), ContainsPattern::parse("9653").unwrap());
-        assert_eq!(ContainsPattern::parse("wolf").unwrap(), ContainsPattern::parse("9653").unwrap());
+        assert_eq!(
+            ContainsPattern::parse("WOLF").unwrap(),
+            ContainsPattern::parse("9653").unwrap()
+        );
+        assert_eq!(
+            ContainsPattern::parse("wolf").unwrap(),
+            ContainsPattern::parse("9653").unwrap()
+        );
         assert!(m("WOLF", "5309653000"));
         assert!(m("9*5", "1935"));
         assert!(!m("9*5", "1996"));
         assert!(m("555", "2125550100"));
         assert!(!m("2125550100999", "2125550100"));
-        assert_eq!(ContainsPattern::parse("1*234*5").unwrap().longest_literal(), (2, b"234".to_vec()));
-        assert_eq!(ContainsPattern::parse("*9").unwrap().longest_literal(), (1, b"9".to_vec()));
+        assert_eq!(
+            ContainsPattern::parse("1*234*5").unwrap().longest_literal(),
+            (2, b"234".to_vec())
+        );
+        assert_eq!(
+            ContainsPattern::parse("*9").unwrap().longest_literal(),
+            (1, b"9".to_vec())
+        );
     }
 
     #[test]

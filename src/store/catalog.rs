@@ -126,6 +126,15 @@ impl Reader<'_> {
         Ok(areas)
     }
 
+    /// Every area's stock, for metrics.
+    pub fn stock_by_area(&self) -> Result<Vec<(String, i64)>, Error> {
+        let mut stmt = self
+            .conn
+            .prepare_cached("SELECT id, stock FROM areas ORDER BY id")?;
+        let rows = stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
     fn require_country(&self, country: &CountryId) -> Result<(), Error> {
         let exists: bool = self
             .conn

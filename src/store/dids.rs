@@ -110,7 +110,10 @@ impl Reader<'_> {
         offset: u64,
     ) -> Result<(Vec<Did>, u64), Error> {
         let owner = super::accounts::resolve_target(self.conn, principal, target)?;
-        let FilterSql { from_where, mut params } = filter_sql(owner.id, filter);
+        let FilterSql {
+            from_where,
+            mut params,
+        } = filter_sql(owner.id, filter);
         let total: i64 = self
             .conn
             .prepare_cached(&format!("SELECT count(*) FROM {from_where}"))?
@@ -118,7 +121,9 @@ impl Reader<'_> {
         // The page is chosen in the index alone; only its rows are joined.
         let n = params.len();
         params.push(rusqlite::types::Value::Integer(limit.into()));
-        params.push(rusqlite::types::Value::Integer(offset.min(i64::MAX as u64) as i64));
+        params.push(rusqlite::types::Value::Integer(
+            offset.min(i64::MAX as u64) as i64
+        ));
         let mut stmt = self.conn.prepare_cached(&format!(
             "{SELECT_DID} WHERE d.e164 IN (SELECT d.e164 FROM {from_where} ORDER BY d.e164 LIMIT ?{} OFFSET ?{})
               ORDER BY d.e164",

@@ -36,10 +36,12 @@ pub use history::HistoryEntry;
 pub use inventory::{CatalogRow, ImportStats, NumberRow};
 pub use mutation::{Mutation, Outcome};
 pub use numbers::{MoveSpec, NumberSpec, UpdateSpec};
-pub use reservation::{CancelReservationSpec, ReservationOutcome, ReserveInto, ReserveSpec, ReserveWhat};
-pub use search::{AreaSelect, SearchQuery};
 pub use order::{OrderOutcome, OrderSource, OrderSpec};
 pub use read::Reader;
+pub use reservation::{
+    CancelReservationSpec, ReservationOutcome, ReserveInto, ReserveSpec, ReserveWhat,
+};
+pub use search::{AreaSelect, SearchQuery};
 pub use subaccounts::{DeleteSpec, SubaccountSpec};
 pub use writer::{IdempotencyKey, Job};
 
@@ -103,8 +105,13 @@ struct Inner {
 
 impl Store {
     /// Opens the database, starts the writer thread and opens `readers`
-    /// read-only connections.
-    pub fn open(path: &Path, readers: usize) -> Result<Store, Error> {
+    /// read-only connections. `on_batch` hears the size of every committed
+    /// batch.
+    pub fn open(
+        path: &Path,
+        readers: usize,
+        on_batch: Option<writer::BatchObserver>,
+    ) -> Result<Store, Error> {
         let db = Db::open(path)?;
         let path: PathBuf = path.to_owned();
         let mut conns = Vec::with_capacity(readers);
@@ -119,7 +126,7 @@ impl Store {
         }
         Ok(Store {
             inner: Arc::new(Inner {
-                writer: writer::Handle::start(db)?,
+                writer: writer::Handle::start(db, on_batch)?,
                 pool: read::Pool::new(conns),
             }),
         })
@@ -157,9 +164,10 @@ impl Store {
         self.write(job).await.map(|_| ())
     }
 
-    /// Whether the writer thread is alive and draining its queue.
-    pub fn writer_healthy(&self) -> bool {
-        self.inner.writer.healthy()
+    /// Whether the writer thread is alive and has not been stuck on one
+    /// batch for longer than `stall`.
+    pub fn writer_healthy(&self, stall: std::time::Duration) -> bool {
+        self.inner.writer.healthy(stall)
     }
 
     /// Stops taking mutations, lets the writer commit what is queued and

@@ -61,7 +61,9 @@ pub(super) fn apply(
             subaccounts::delete(conn, spec, now).map(|()| Outcome::Done)
         }
         Mutation::Reserve(spec) => reservation::reserve(conn, spec, now).map(Outcome::Reservation),
-        Mutation::CancelReservation(spec) => reservation::cancel(conn, spec, now).map(Outcome::Released),
+        Mutation::CancelReservation(spec) => {
+            reservation::cancel(conn, spec, now).map(Outcome::Released)
+        }
         Mutation::Sweep => {
             let aged = numbers::return_aged(conn, now)?;
             Ok(Outcome::Released(aged + reservation::expire(conn, now)?))

@@ -44,7 +44,10 @@ pub(super) fn filter_sql(account_id: i64, f: &DidFilter) -> FilterSql {
     add("d.sms_email =", f.sms_email.as_deref());
     add("d.forward_type =", f.call_forward_type.as_deref());
     add("d.forward_to =", f.call_forward_to.as_deref());
-    FilterSql { from_where: sql, params }
+    FilterSql {
+        from_where: sql,
+        params,
+    }
 }
 
 /// `DID.UPDATE`: the caller's active numbers matching `filter`.

@@ -7,14 +7,22 @@ use rusqlite::{Connection, OptionalExtension, params};
 use super::history::Event;
 use super::reservation;
 use super::{accounts, dids};
-use crate::domain::{AccountNumber, AreaId, Did, DidType, E164, Money100, Principal, RatePlanId, ReservationId, UnixTime};
+use crate::domain::{
+    AccountNumber, AreaId, Did, DidType, E164, Money100, Principal, RatePlanId, ReservationId,
+    UnixTime,
+};
 use crate::error::{DomainError, Error, StoreError};
 
 /// Where the numbers of an order come from.
 #[derive(Debug, Clone)]
 pub enum OrderSource {
     /// The lowest available numbers of an area, whose type must be `did_type`.
-    Area { area_id: AreaId, did_type: DidType, quantity: u32, partial: bool },
+    Area {
+        area_id: AreaId,
+        did_type: DidType,
+        quantity: u32,
+        partial: bool,
+    },
     /// Exactly the numbers a reservation of the caller's tree holds.
     Reservation(ReservationId),
     /// These numbers, each available or reserved by the caller's tree.
@@ -48,12 +56,23 @@ struct Pick {
     area_id: String,
 }
 
-pub(super) fn apply(conn: &Connection, spec: OrderSpec, now: UnixTime) -> Result<OrderOutcome, Error> {
+pub(super) fn apply(
+    conn: &Connection,
+    spec: OrderSpec,
+    now: UnixTime,
+) -> Result<OrderOutcome, Error> {
     let owner = accounts::resolve_target(conn, &spec.principal, spec.target.as_ref())?;
     let (picks, area, closes) = match &spec.source {
-        OrderSource::Area { area_id, did_type, quantity, partial } => {
-            (pick_from_area(conn, area_id, *did_type, *quantity, *partial)?, Some(area_id.as_str()), None)
-        }
+        OrderSource::Area {
+            area_id,
+            did_type,
+            quantity,
+            partial,
+        } => (
+            pick_from_area(conn, area_id, *did_type, *quantity, *partial)?,
+            Some(area_id.as_str()),
+            None,
+        ),
         OrderSource::Reservation(id) => {
             let picks = reservation::held_for_order(conn, id, spec.principal.root_id, now)?
                 .into_iter()
@@ -61,7 +80,11 @@ pub(super) fn apply(conn: &Connection, spec: OrderSpec, now: UnixTime) -> Result
                 .collect();
             (picks, None, Some(id))
         }
-        OrderSource::Numbers(list) => (pick_numbers(conn, list, spec.principal.root_id, now)?, None, None),
+        OrderSource::Numbers(list) => (
+            pick_numbers(conn, list, spec.principal.root_id, now)?,
+            None,
+            None,
+        ),
     };
 
     // Price every number with the chosen plan in its own area.
@@ -72,12 +95,17 @@ pub(super) fn apply(conn: &Connection, spec: OrderSpec, now: UnixTime) -> Result
           WHERE a.id = ?1",
     )?;
     for pick in &picks {
-        let (monthly, setup, area_type): (Option<i64>, Option<i64>, String) =
-            price.query_row([pick.area_id.as_str(), spec.rate_plan.as_str()], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?;
+        let (monthly, setup, area_type): (Option<i64>, Option<i64>, String) = price
+            .query_row([pick.area_id.as_str(), spec.rate_plan.as_str()], |r| {
+                Ok((r.get(0)?, r.get(1)?, r.get(2)?))
+            })?;
         if let Some(want) = spec.did_type.filter(|t| t.as_str() != area_type) {
             return Err(DomainError::Invalid {
                 name: "DID_TYPE",
-                reason: format!("is {want} but area {} sells {area_type} numbers", pick.area_id),
+                reason: format!(
+                    "is {want} but area {} sells {area_type} numbers",
+                    pick.area_id
+                ),
             }
             .into());
         }
@@ -154,16 +182,29 @@ pub(super) fn apply(conn: &Connection, spec: OrderSpec, now: UnixTime) -> Result
         // it ever happens the savepoint is rolled back and nothing is sold
         // twice.
         if changed != 1 {
-            return Err(StoreError::Internal(format!("number {} was taken during its own order", pick.e164)).into());
+            return Err(StoreError::Internal(format!(
+                "number {} was taken during its own order",
+                pick.e164
+            ))
+            .into());
         }
-        Event { e164: &pick.e164, event: "ordered", account_id: Some(owner.id), key_id: Some(spec.principal.key_id.as_str()) }
-            .record_change(conn, "ORDER_ID", "", &order_id.to_string(), now)?;
+        Event {
+            e164: &pick.e164,
+            event: "ordered",
+            account_id: Some(owner.id),
+            key_id: Some(spec.principal.key_id.as_str()),
+        }
+        .record_change(conn, "ORDER_ID", "", &order_id.to_string(), now)?;
     }
     if let Some(id) = closes {
         reservation::mark_ordered(conn, id, order_id)?;
     }
     let e164s: Vec<String> = picks.into_iter().map(|p| p.e164).collect();
-    Ok(OrderOutcome { order_id, charged: Money100(cost), dids: dids::load(conn, &e164s)? })
+    Ok(OrderOutcome {
+        order_id,
+        charged: Money100(cost),
+        dids: dids::load(conn, &e164s)?,
+    })
 }
 
 fn pick_from_area(
@@ -197,12 +238,23 @@ fn pick_from_area(
         }
         .into());
     }
-    Ok(numbers.into_iter().map(|e164| Pick { e164, area_id: area_id.to_string() }).collect())
+    Ok(numbers
+        .into_iter()
+        .map(|e164| Pick {
+            e164,
+            area_id: area_id.to_string(),
+        })
+        .collect())
 }
 
 /// Each named number must exist, and be available or held by an open,
 /// unexpired reservation of the caller's tree (it leaves that reservation).
-fn pick_numbers(conn: &Connection, list: &[E164], root_id: i64, now: UnixTime) -> Result<Vec<Pick>, Error> {
+fn pick_numbers(
+    conn: &Connection,
+    list: &[E164],
+    root_id: i64,
+    now: UnixTime,
+) -> Result<Vec<Pick>, Error> {
     let mut stmt = conn.prepare_cached(
         "SELECT d.area_id, d.status, r.root_id, r.state = 'open' AND r.expires_at > ?2
            FROM dids d LEFT JOIN reservations r ON r.id = d.reservation_id
@@ -211,14 +263,20 @@ fn pick_numbers(conn: &Connection, list: &[E164], root_id: i64, now: UnixTime) -
     let mut picks = Vec::with_capacity(list.len());
     for e164 in list {
         let row: Option<(String, String, Option<i64>, Option<bool>)> = stmt
-            .query_row(params![e164.as_str(), now], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))
+            .query_row(params![e164.as_str(), now], |r| {
+                Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?))
+            })
             .optional()?;
-        let (area_id, status, holder, open) = row.ok_or_else(|| DomainError::NotFound(format!("number {e164}")))?;
+        let (area_id, status, holder, open) =
+            row.ok_or_else(|| DomainError::NotFound(format!("number {e164}")))?;
         let ours = status == "reserved" && holder == Some(root_id) && open == Some(true);
         if status != "available" && !ours {
             return Err(DomainError::NumberUnavailable(e164.to_string()).into());
         }
-        picks.push(Pick { e164: e164.to_string(), area_id });
+        picks.push(Pick {
+            e164: e164.to_string(),
+            area_id,
+        });
     }
     Ok(picks)
 }

@@ -19,7 +19,10 @@ pub struct Reader<'c> {
 
 impl<'c> Reader<'c> {
     pub(super) fn new(conn: &'c Connection) -> Self {
-        Reader { conn, search_cache: None }
+        Reader {
+            conn,
+            search_cache: None,
+        }
     }
 }
 
@@ -70,7 +73,10 @@ impl Pool {
             }
             let guard = Return(&conns, Some(conn));
             let conn = guard.1.as_ref().expect("connection present");
-            let result = f(&Reader { conn, search_cache: Some(&cache) });
+            let result = f(&Reader {
+                conn,
+                search_cache: Some(&cache),
+            });
             drop(guard);
             drop(permit);
             result

@@ -4,7 +4,9 @@
 use rusqlite::{Connection, OptionalExtension, params};
 
 use super::{accounts, dids};
-use crate::domain::{AccountNumber, AreaId, Did, DidType, E164, Principal, ReservationId, UnixTime};
+use crate::domain::{
+    AccountNumber, AreaId, Did, DidType, E164, Principal, ReservationId, UnixTime,
+};
 use crate::error::{DomainError, Error, StoreError};
 
 /// What to reserve.
@@ -12,7 +14,11 @@ use crate::error::{DomainError, Error, StoreError};
 pub enum ReserveWhat {
     /// The lowest available numbers of an area; all or none. `did_type`,
     /// when given, must be the area's.
-    Area { area_id: AreaId, quantity: u32, did_type: Option<DidType> },
+    Area {
+        area_id: AreaId,
+        quantity: u32,
+        did_type: Option<DidType>,
+    },
     /// These numbers; all or none.
     Numbers(Vec<E164>),
 }
@@ -57,16 +63,26 @@ pub struct ReservationOutcome {
 /// An open, unexpired reservation of the tree `root_id`, or the error the
 /// contract gives: `NOT_FOUND` for none (or another tree's), `CONFLICT`
 /// for one that expired, was ordered or was canceled.
-fn open_reservation(conn: &Connection, id: &ReservationId, root_id: i64, now: UnixTime) -> Result<(), Error> {
+fn open_reservation(
+    conn: &Connection,
+    id: &ReservationId,
+    root_id: i64,
+    now: UnixTime,
+) -> Result<(), Error> {
     let row: Option<(i64, String, UnixTime)> = conn
         .prepare_cached("SELECT root_id, state, expires_at FROM reservations WHERE id = ?1")?
         .query_row([id.as_str()], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
         .optional()?;
     match row {
-        Some((root, _, _)) if root != root_id => Err(DomainError::NotFound(format!("reservation {id}")).into()),
+        Some((root, _, _)) if root != root_id => {
+            Err(DomainError::NotFound(format!("reservation {id}")).into())
+        }
         None => Err(DomainError::NotFound(format!("reservation {id}")).into()),
         Some((_, state, expires)) if state == "expired" || (state == "open" && expires <= now) => {
-            Err(DomainError::Conflict(format!("reservation {id} has expired: reserve the numbers again")).into())
+            Err(DomainError::Conflict(format!(
+                "reservation {id} has expired: reserve the numbers again"
+            ))
+            .into())
         }
         Some((_, state, _)) if state == "ordered" => {
             Err(DomainError::Conflict(format!("reservation {id} was already ordered")).into())
@@ -78,7 +94,11 @@ fn open_reservation(conn: &Connection, id: &ReservationId, root_id: i64, now: Un
     }
 }
 
-pub(super) fn reserve(conn: &Connection, spec: ReserveSpec, now: UnixTime) -> Result<ReservationOutcome, Error> {
+pub(super) fn reserve(
+    conn: &Connection,
+    spec: ReserveSpec,
+    now: UnixTime,
+) -> Result<ReservationOutcome, Error> {
     let owner = accounts::resolve_target(conn, &spec.principal, spec.target.as_ref())?;
     let expires_at = now.saturating_add(spec.hold_secs);
     let into = match spec.into {
@@ -107,12 +127,23 @@ pub(super) fn reserve(conn: &Connection, spec: ReserveSpec, now: UnixTime) -> Re
                 "INSERT INTO reservations (id, root_id, account_id, key_id, expires_at, created_at)
                  VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
             )?
-            .execute(params![id.as_str(), owner.root_id, owner.id, spec.principal.key_id.as_str(), expires_at, now])?;
+            .execute(params![
+                id.as_str(),
+                owner.root_id,
+                owner.id,
+                spec.principal.key_id.as_str(),
+                expires_at,
+                now
+            ])?;
             id
         }
     };
     let numbers: Vec<String> = match &spec.what {
-        ReserveWhat::Area { area_id, quantity, did_type } => {
+        ReserveWhat::Area {
+            area_id,
+            quantity,
+            did_type,
+        } => {
             let area_type: String = conn
                 .prepare_cached("SELECT did_type FROM areas WHERE id = ?1")?
                 .query_row([area_id.as_str()], |r| r.get(0))
@@ -142,11 +173,13 @@ pub(super) fn reserve(conn: &Connection, spec: ReserveSpec, now: UnixTime) -> Re
             found
         }
         ReserveWhat::Numbers(list) => {
-            let mut stmt = conn.prepare_cached("SELECT status, reservation_id FROM dids WHERE e164 = ?1")?;
+            let mut stmt =
+                conn.prepare_cached("SELECT status, reservation_id FROM dids WHERE e164 = ?1")?;
             let mut take = Vec::with_capacity(list.len());
             for e164 in list {
-                let row: Option<(String, Option<String>)> =
-                    stmt.query_row([e164.as_str()], |r| Ok((r.get(0)?, r.get(1)?))).optional()?;
+                let row: Option<(String, Option<String>)> = stmt
+                    .query_row([e164.as_str()], |r| Ok((r.get(0)?, r.get(1)?)))
+                    .optional()?;
                 match row {
                     None => return Err(DomainError::NotFound(format!("number {e164}")).into()),
                     Some((status, _)) if status == "available" => take.push(e164.to_string()),
@@ -165,7 +198,11 @@ pub(super) fn reserve(conn: &Connection, spec: ReserveSpec, now: UnixTime) -> Re
         hold.execute(params![e164, id.as_str()])?;
     }
     let held = held_numbers(conn, &id)?;
-    Ok(ReservationOutcome { dids: dids::load_offered(conn, &held)?, id, expires_at })
+    Ok(ReservationOutcome {
+        dids: dids::load_offered(conn, &held)?,
+        id,
+        expires_at,
+    })
 }
 
 fn held_numbers(conn: &Connection, id: &ReservationId) -> Result<Vec<String>, Error> {
@@ -176,10 +213,15 @@ fn held_numbers(conn: &Connection, id: &ReservationId) -> Result<Vec<String>, Er
 }
 
 /// `DID.RESERVE.CANCEL`: the numbers go back to stock at once.
-pub(super) fn cancel(conn: &Connection, spec: CancelReservationSpec, now: UnixTime) -> Result<u64, Error> {
+pub(super) fn cancel(
+    conn: &Connection,
+    spec: CancelReservationSpec,
+    now: UnixTime,
+) -> Result<u64, Error> {
     open_reservation(conn, &spec.id, spec.principal.root_id, now)?;
     let released = release(conn, &spec.id)?;
-    conn.prepare_cached("UPDATE reservations SET state = 'canceled' WHERE id = ?1")?.execute([spec.id.as_str()])?;
+    conn.prepare_cached("UPDATE reservations SET state = 'canceled' WHERE id = ?1")?
+        .execute([spec.id.as_str()])?;
     Ok(released)
 }
 
@@ -209,7 +251,11 @@ pub(super) fn held_for_order(
     Ok(held)
 }
 
-pub(super) fn mark_ordered(conn: &Connection, id: &ReservationId, order_id: i64) -> Result<(), Error> {
+pub(super) fn mark_ordered(
+    conn: &Connection,
+    id: &ReservationId,
+    order_id: i64,
+) -> Result<(), Error> {
     conn.prepare_cached("UPDATE reservations SET state = 'ordered', order_id = ?2 WHERE id = ?1")?
         .execute(params![id.as_str(), order_id])?;
     Ok(())
@@ -219,17 +265,24 @@ pub(super) fn mark_ordered(conn: &Connection, id: &ReservationId, order_id: i64)
 /// stock.
 pub(super) fn expire(conn: &Connection, now: UnixTime) -> Result<u64, Error> {
     let due: Vec<String> = conn
-        .prepare_cached("SELECT id FROM reservations WHERE state = 'open' AND expires_at <= ?1 LIMIT 10000")?
+        .prepare_cached(
+            "SELECT id FROM reservations WHERE state = 'open' AND expires_at <= ?1 LIMIT 10000",
+        )?
         .query_map([now], |r| r.get(0))?
         .collect::<Result<_, _>>()?;
     let mut released = 0;
     for id in &due {
         let id = ReservationId::parse(id).map_err(crate::error::StoreError::Internal)?;
         released += release(conn, &id)?;
-        conn.prepare_cached("UPDATE reservations SET state = 'expired' WHERE id = ?1")?.execute([id.as_str()])?;
+        conn.prepare_cached("UPDATE reservations SET state = 'expired' WHERE id = ?1")?
+            .execute([id.as_str()])?;
     }
     if !due.is_empty() {
-        tracing::info!(reservations = due.len(), numbers = released, "reservations expired");
+        tracing::info!(
+            reservations = due.len(),
+            numbers = released,
+            "reservations expired"
+        );
     }
     Ok(released)
 }

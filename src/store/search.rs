@@ -31,7 +31,10 @@ use crate::error::{DomainError, Error, StoreError};
 pub enum AreaSelect {
     Id(AreaId),
     /// Every area of a country with this area code (of `did_type`, when given).
-    Code { country: CountryId, area_code: String },
+    Code {
+        country: CountryId,
+        area_code: String,
+    },
 }
 
 #[derive(Debug, Clone)]
@@ -55,16 +58,25 @@ struct AreaSnapshot {
 impl AreaSnapshot {
     fn build(conn: &Connection, area: &str, count: i64) -> Result<AreaSnapshot, Error> {
         let mut stmt = conn.prepare_cached("SELECT e164 FROM dids WHERE area_id = ?1")?;
-        let mut numbers: Vec<String> = stmt.query_map([area], |r| r.get(0))?.collect::<Result<_, _>>()?;
+        let mut numbers: Vec<String> = stmt
+            .query_map([area], |r| r.get(0))?
+            .collect::<Result<_, _>>()?;
         numbers.sort_unstable();
         let mut text = Vec::with_capacity(numbers.len() * 13);
         let mut starts = Vec::with_capacity(numbers.len());
         for n in &numbers {
-            starts.push(u32::try_from(text.len()).map_err(|_| StoreError::Internal("area too large".into()))?);
+            starts.push(
+                u32::try_from(text.len())
+                    .map_err(|_| StoreError::Internal("area too large".into()))?,
+            );
             text.extend_from_slice(n.as_bytes());
             text.push(b'\n');
         }
-        Ok(AreaSnapshot { count, text, starts })
+        Ok(AreaSnapshot {
+            count,
+            text,
+            starts,
+        })
     }
 
     /// The numbers matching `pattern`, in E.164 order, for which
@@ -86,7 +98,9 @@ impl AreaSnapshot {
         while let Some(found_at) = finder.find(&self.text[from..]) {
             let hit = from + found_at;
             from = hit + 1;
-            let Some(start) = hit.checked_sub(offset) else { continue };
+            let Some(start) = hit.checked_sub(offset) else {
+                continue;
+            };
             // The entry the hit falls in; hits come in order, but a binary
             // search keeps this simple and is cheap next to the check below.
             let entry = self.starts.partition_point(|&s| s as usize <= hit) - 1;
@@ -94,7 +108,11 @@ impl AreaSnapshot {
                 continue;
             }
             let begin = self.starts[entry] as usize;
-            let end = self.starts.get(entry + 1).map_or(self.text.len(), |&s| s as usize) - 1;
+            let end = self
+                .starts
+                .get(entry + 1)
+                .map_or(self.text.len(), |&s| s as usize)
+                - 1;
             let e164 = std::str::from_utf8(&self.text[begin..end]).unwrap_or("");
             let national_begin = begin + (e164.len() - national_number(e164).len());
             if start < national_begin || start + pattern.len() > end {
@@ -123,13 +141,21 @@ impl SearchCache {
         let count: i64 = conn
             .prepare_cached("SELECT numbers FROM areas WHERE id = ?1")?
             .query_row([area], |r| r.get(0))?;
-        if let Some(s) = self.areas.lock().unwrap_or_else(|p| p.into_inner()).get(area) {
+        if let Some(s) = self
+            .areas
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .get(area)
+        {
             if s.count == count {
                 return Ok(s.clone());
             }
         }
         let snapshot = Arc::new(AreaSnapshot::build(conn, area, count)?);
-        self.areas.lock().unwrap_or_else(|p| p.into_inner()).insert(area.to_owned(), snapshot.clone());
+        self.areas
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .insert(area.to_owned(), snapshot.clone());
         Ok(snapshot)
     }
 }
@@ -145,7 +171,8 @@ impl Reader<'_> {
                     let mut stmt = self.conn.prepare_cached(
                         "SELECT e164 FROM dids WHERE area_id = ?1 AND status = 'available' ORDER BY e164 LIMIT ?2",
                     )?;
-                    let rows = stmt.query_map(rusqlite::params![area, q.limit], |r| r.get::<_, String>(0))?;
+                    let rows = stmt
+                        .query_map(rusqlite::params![area, q.limit], |r| r.get::<_, String>(0))?;
                     for row in rows {
                         hits.push(row?);
                     }
@@ -160,9 +187,14 @@ impl Reader<'_> {
                         }
                     };
                     let snapshot = cache.snapshot(self.conn, area)?;
-                    let mut status = self.conn.prepare_cached("SELECT status = 'available' FROM dids WHERE e164 = ?1")?;
+                    let mut status = self
+                        .conn
+                        .prepare_cached("SELECT status = 'available' FROM dids WHERE e164 = ?1")?;
                     let found = snapshot.matches(pattern, limit, |e164| {
-                        Ok(status.query_row([e164], |r| r.get::<_, bool>(0)).optional()?.unwrap_or(false))
+                        Ok(status
+                            .query_row([e164], |r| r.get::<_, bool>(0))
+                            .optional()?
+                            .unwrap_or(false))
                     })?;
                     hits.extend(found);
                 }
@@ -199,20 +231,29 @@ impl Reader<'_> {
                     .query_map(rusqlite::params![country.as_str(), area_code], |r| Ok((r.get(0)?, r.get(1)?)))?
                     .collect::<Result<_, _>>()?;
                 if found.is_empty() {
-                    return Err(DomainError::NotFound(format!("area code {area_code} in country {country}")).into());
+                    return Err(DomainError::NotFound(format!(
+                        "area code {area_code} in country {country}"
+                    ))
+                    .into());
                 }
                 let Some(want) = q.did_type else {
                     return Ok(found.into_iter().map(|(id, _)| id).collect());
                 };
                 let kinds: Vec<String> = found.iter().map(|(_, t)| t.clone()).collect();
-                let of_type: Vec<String> =
-                    found.into_iter().filter(|(_, t)| t == want.as_str()).map(|(id, _)| id).collect();
+                let of_type: Vec<String> = found
+                    .into_iter()
+                    .filter(|(_, t)| t == want.as_str())
+                    .map(|(id, _)| id)
+                    .collect();
                 // The areas exist but sell another type: the contract calls
                 // that a wrong DID_TYPE, not a missing area.
                 if of_type.is_empty() {
                     return Err(DomainError::Invalid {
                         name: "DID_TYPE",
-                        reason: format!("is {want} but area code {area_code} in {country} sells {} numbers", kinds.join(", ")),
+                        reason: format!(
+                            "is {want} but area code {area_code} in {country} sells {} numbers",
+                            kinds.join(", ")
+                        ),
                     }
                     .into());
                 }
@@ -234,11 +275,16 @@ mod tests {
             text.extend_from_slice(n.as_bytes());
             text.push(b'\n');
         }
-        AreaSnapshot { count: numbers.len() as i64, text, starts }
+        AreaSnapshot {
+            count: numbers.len() as i64,
+            text,
+            starts,
+        }
     }
 
     fn find(s: &AreaSnapshot, p: &str) -> Vec<String> {
-        s.matches(&ContainsPattern::parse(p).unwrap(), 10, |_| Ok(true)).unwrap()
+        s.matches(&ContainsPattern::parse(p).unwrap(), 10, |_| Ok(true))
+            .unwrap()
     }
 
     #[test]

@@ -26,6 +26,15 @@ const QUEUE: usize = 4096;
 /// How long idempotency records are kept (the contract promises 24 hours).
 pub const IDEMPOTENCY_RETENTION_SECS: i64 = 48 * 3600;
 
+/// Told the number of jobs in every committed batch (for metrics).
+pub type BatchObserver = Arc<dyn Fn(usize) + Send + Sync>;
+
+fn now_ms() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as i64)
+}
+
 /// Turns a fresh outcome into the bytes of the reply. Supplied by the
 /// caller (who knows the codec); the store stores the bytes opaquely so a
 /// retry is answered byte for byte.
@@ -67,7 +76,7 @@ struct State {
 }
 
 impl Handle {
-    pub(super) fn start(db: Db) -> Result<Handle, StoreError> {
+    pub(super) fn start(db: Db, on_batch: Option<BatchObserver>) -> Result<Handle, StoreError> {
         let (tx, rx) = mpsc::channel(QUEUE);
         let state = Arc::new(State {
             alive: AtomicBool::new(true),
@@ -77,7 +86,7 @@ impl Handle {
         let thread = std::thread::Builder::new()
             .name("didgate-writer".into())
             .spawn(move || {
-                run(db.conn, rx, &thread_state);
+                run(db.conn, rx, &thread_state, on_batch.as_deref());
                 thread_state.alive.store(false, Ordering::SeqCst);
             })
             .map_err(|e| StoreError::Internal(format!("cannot start writer thread: {e}")))?;
@@ -104,9 +113,10 @@ impl Handle {
     }
 
     /// Alive, and not stuck on one batch for more than 10 seconds.
-    pub(super) fn healthy(&self) -> bool {
+    pub(super) fn healthy(&self, stall: std::time::Duration) -> bool {
         let busy = self.state.busy_since.load(Ordering::SeqCst);
-        self.state.alive.load(Ordering::SeqCst) && (busy == 0 || now() - busy < 10)
+        self.state.alive.load(Ordering::SeqCst)
+            && (busy == 0 || now_ms() - busy < stall.as_millis() as i64)
     }
 
     pub(super) async fn close(&self) {
@@ -122,7 +132,12 @@ impl Handle {
     }
 }
 
-fn run(mut conn: Connection, mut rx: mpsc::Receiver<Queued>, state: &State) {
+fn run(
+    mut conn: Connection,
+    mut rx: mpsc::Receiver<Queued>,
+    state: &State,
+    on_batch: Option<&(dyn Fn(usize) + Send + Sync)>,
+) {
     let mut last_prune: UnixTime = 0;
     let mut batch = Vec::with_capacity(MAX_BATCH);
     while let Some(first) = rx.blocking_recv() {
@@ -134,24 +149,35 @@ fn run(mut conn: Connection, mut rx: mpsc::Receiver<Queued>, state: &State) {
             }
         }
         let t = now();
-        state.busy_since.store(t, Ordering::SeqCst);
+        state.busy_since.store(now_ms(), Ordering::SeqCst);
         let prune = t - last_prune >= 60;
         if prune {
             last_prune = t;
         }
-        commit_batch(&mut conn, &mut batch, t, prune);
+        let jobs = batch.len();
+        if commit_batch(&mut conn, &mut batch, t, prune) {
+            if let Some(observe) = on_batch {
+                observe(jobs);
+            }
+        }
         state.busy_since.store(0, Ordering::SeqCst);
     }
 }
 
 /// Runs one batch in one transaction and answers every caller after the
 /// commit. If the transaction cannot begin or commit, every job in the
-/// batch is answered `UNAVAILABLE` and nothing of it is kept.
-fn commit_batch(conn: &mut Connection, batch: &mut Vec<Queued>, now: UnixTime, prune: bool) {
+/// batch is answered `UNAVAILABLE` and nothing of it is kept. Returns
+/// whether the batch was committed.
+fn commit_batch(
+    conn: &mut Connection,
+    batch: &mut Vec<Queued>,
+    now: UnixTime,
+    prune: bool,
+) -> bool {
     if let Err(e) = conn.execute_batch("BEGIN IMMEDIATE") {
         tracing::error!(error = %e, jobs = batch.len(), "cannot begin write transaction");
         fail_all(batch, &e);
-        return;
+        return false;
     }
     let mut answers = Vec::with_capacity(batch.len());
     for queued in batch.drain(..) {
@@ -170,6 +196,7 @@ fn commit_batch(conn: &mut Connection, batch: &mut Vec<Queued>, now: UnixTime, p
             for (reply, result) in answers {
                 let _ = reply.send(result);
             }
+            true
         }
         Err(e) => {
             tracing::error!(error = %e, jobs = answers.len(), "commit failed, batch rolled back");
@@ -177,6 +204,7 @@ fn commit_batch(conn: &mut Connection, batch: &mut Vec<Queued>, now: UnixTime, p
             for (reply, _) in answers {
                 let _ = reply.send(Err(StoreError::Unavailable(e.to_string()).into()));
             }
+            false
         }
     }
 }
