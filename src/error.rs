@@ -83,6 +83,9 @@ pub enum ParamError {
 pub enum DomainError {
     #[error("{0} not found")]
     NotFound(String),
+    /// A `DID.UPDATE` filter selected none of the caller's active numbers.
+    #[error("no active number of this account matches: check the numbers selected")]
+    NoMatch,
     #[error("account {0} is outside this key's account tree")]
     AccessDenied(String),
     #[error("out of stock: {requested} requested, {available} available in area {area}")]
@@ -191,7 +194,7 @@ impl Error {
             }
             Error::Param(ParamError::Invalid { .. }) => ErrorCode::InvalidParameter,
             Error::Domain(d) => match d {
-                DomainError::NotFound(_) => ErrorCode::NotFound,
+                DomainError::NotFound(_) | DomainError::NoMatch => ErrorCode::NotFound,
                 DomainError::AccessDenied(_) => ErrorCode::AccessDenied,
                 DomainError::OutOfStock { .. } | DomainError::NumberUnavailable(_) => {
                     ErrorCode::OutOfStock

@@ -45,6 +45,19 @@ impl Method {
         }
     }
 
+    /// How this method's parameters are called in the XML actions it is
+    /// translated to, so an error can name the parameter the caller sent.
+    fn wire_names(self) -> &'static [(&'static str, &'static str)] {
+        match self {
+            Self::ListArea => &[("COUNTRY_ID", "country_code"), ("DID_TYPE", "did_type")],
+            Self::Reserve => &[("AREA_ID", "area_code_id"), ("QUANTITY", "quantity"), ("DID_TYPE", "class")],
+            Self::OrderPay => &[("RESERVATION_ID", "order_token")],
+            Self::Configure => &[("CALL_FORWARD_TO", "params"), ("FILTER.E164", "phone_number")],
+            Self::Return => &[("E164", "phone_number")],
+            Self::ListCountry | Self::ListAll => &[],
+        }
+    }
+
     /// The positional parameters, by name, for error messages.
     fn signature(self) -> &'static [&'static str] {
         match self {
@@ -460,8 +473,14 @@ impl Codec for JsonCodec {
     }
 
     fn render_error(&self, code: ErrorCode, message: &str) -> Vec<u8> {
-        serde_json::to_vec(&json!({"error": {"code": code.as_str(), "message": message}}))
-            .unwrap_or_default()
+        // Errors from the shared actions name their XML parameters
+        // ("parameter DID_TYPE ..."); a JSON caller sent positional values
+        // with the seed's names, so those are the names it must read.
+        let mut message = message.to_owned();
+        for (xml, wire) in self.method.map_or(&[][..], Method::wire_names) {
+            message = message.replace(&format!("parameter {xml} "), &format!("parameter {wire} "));
+        }
+        serde_json::to_vec(&json!({"error": {"code": code.as_str(), "message": message}})).unwrap_or_default()
     }
 }
 

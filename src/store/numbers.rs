@@ -97,7 +97,7 @@ pub(super) fn update(
         .status
         .is_some_and(|s| s != crate::domain::DidStatus::Active)
     {
-        return Err(DomainError::NotFound("no active number matches the filters".into()).into());
+        return Err(DomainError::NoMatch.into());
     }
     filter.status = Some(crate::domain::DidStatus::Active);
     let selected: Vec<Settings> = {
@@ -121,7 +121,7 @@ pub(super) fn update(
         .collect::<Result<_, _>>()?
     };
     if selected.is_empty() {
-        return Err(DomainError::NotFound("no active number matches the filters".into()).into());
+        return Err(DomainError::NoMatch.into());
     }
     let mut write = conn.prepare_cached(
         "UPDATE dids SET forward_type = ?2, forward_to = ?3, sms_url = ?4, sms_email = ?5, sms_phone = ?6,
