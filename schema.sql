@@ -84,7 +84,8 @@ CREATE TABLE states (
 CREATE INDEX states_country ON states(country_id);
 
 -- stock is the number of available numbers, numbers the count of all of
--- them; both are kept by the triggers on dids.
+-- them; both are kept by the triggers on dids (and, for inserts, by the
+-- inventory import).
 CREATE TABLE areas (
     id          TEXT    PRIMARY KEY,
     country_id  TEXT    NOT NULL REFERENCES countries(id),
@@ -161,10 +162,9 @@ CREATE TABLE dids (
 CREATE INDEX dids_area ON dids(area_id, status, e164);
 CREATE INDEX dids_account ON dids(account_id, e164) WHERE account_id IS NOT NULL;
 
-CREATE TRIGGER dids_stock_insert AFTER INSERT ON dids BEGIN
-    UPDATE areas SET stock = stock + (NEW.status = 'available'), numbers = numbers + 1
-     WHERE id = NEW.area_id;
-END;
+-- Numbers are inserted only by the inventory import, in bulk; a per-row
+-- trigger would double its cost, so the import recomputes stock and
+-- numbers of the areas it touched, in the same transaction.
 CREATE TRIGGER dids_stock_update AFTER UPDATE OF status ON dids
     WHEN (OLD.status = 'available') <> (NEW.status = 'available') BEGIN
     UPDATE areas SET stock = stock + (CASE WHEN NEW.status = 'available' THEN 1 ELSE -1 END)

@@ -210,7 +210,7 @@ fn did_type(v: &Value, name: &'static str) -> Result<String, Error> {
 fn required(v: &Value, name: &'static str) -> Result<String, Error> {
     let s = string(v, name)?;
     if s.is_empty() {
-        Err(invalid(name, "must not be empty"))
+        Err(ParamError::Missing(name).into())
     } else {
         Ok(s)
     }
@@ -228,6 +228,9 @@ fn string_or_int(v: &Value, name: &'static str) -> Result<String, Error> {
 /// A phone number to act on: digits only, so it can never be a pattern.
 fn phone(v: &Value, name: &'static str) -> Result<String, Error> {
     let s = string_or_int(v, name)?;
+    if s.is_empty() {
+        return Err(ParamError::Missing(name).into());
+    }
     let digits = s.strip_prefix('+').unwrap_or(&s);
     if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit()) {
         return Err(invalid(name, "must be a phone number in E.164 digits"));
@@ -267,7 +270,7 @@ fn translate(method: Method, p: Vec<Value>) -> Result<Translated, Error> {
             };
             let area = string_or_int(&p[0], "area_code_id")?;
             if area.is_empty() {
-                return Err(invalid("area_code_id", "must not be empty"));
+                return Err(ParamError::Missing("area_code_id").into());
             }
             let class = did_type(&p[3], "class")?;
             (

@@ -12,15 +12,25 @@ fn malformed(msg: impl Into<String>) -> Error {
     Error::Malformed(msg.into())
 }
 
+/// One `application/x-www-form-urlencoded` component: `+` is a space and
+/// `%XX` a byte; the bytes must be UTF-8 (a lossy decoding would turn bad
+/// bytes into U+FFFD and could not tell them from a real U+FFFD).
+fn component(raw: &str) -> Result<String, Error> {
+    let plus = raw.replace('+', " ");
+    percent_encoding::percent_decode_str(&plus)
+        .decode_utf8()
+        .map(|c| c.into_owned())
+        .map_err(|_| malformed("query string is not valid UTF-8"))
+}
+
 /// Decodes the query string (without the leading `?`).
 pub fn decode(query: &str) -> Result<ApiRequest, Error> {
     let mut key = None;
     let mut action = None;
     let mut params: Vec<(String, String)> = Vec::new();
-    for (name, value) in form_urlencoded::parse(query.as_bytes()) {
-        if value.contains('\u{FFFD}') || name.contains('\u{FFFD}') {
-            return Err(malformed("query string is not valid UTF-8"));
-        }
+    for pair in query.split('&').filter(|p| !p.is_empty()) {
+        let (name, value) = pair.split_once('=').unwrap_or((pair, ""));
+        let (name, value) = (component(name)?, component(value)?);
         let lower = name.to_ascii_lowercase();
         if lower == "userkey" {
             if key.replace(value.trim().to_owned()).is_some() {
@@ -91,5 +101,7 @@ mod tests {
         assert!(decode("action=A&param[X]=1&param[x]=2").is_err());
         assert!(decode("action=A&param[]=1").is_err());
         assert!(decode("action=A&param[X]=%FF").is_err());
+        let r = decode("action=A&param[X]=%EF%BF%BD").unwrap();
+        assert_eq!(r.params[0].1, "\u{FFFD}");
     }
 }

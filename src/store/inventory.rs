@@ -51,9 +51,11 @@ impl Db {
         numbers: impl Iterator<Item = Result<NumberRow, Error>>,
         mut progress: impl FnMut(u64),
     ) -> Result<ImportStats, Error> {
-        let tx = self
-            .conn
-            .transaction_with_behavior(TransactionBehavior::Immediate)?;
+        // A 16 MB page cache (the default is 2 MB) keeps the hot B-tree
+        // pages of a big import in memory; measured, a larger one is no
+        // faster and costs resident memory.
+        self.conn.pragma_update(None, "cache_size", -16_384)?;
+        let tx = self.conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
         let mut stats = ImportStats {
             catalog_rows: catalog.len() as u64,
             ..Default::default()
@@ -119,6 +121,7 @@ impl Db {
             let mut insert = tx.prepare(
                 "INSERT INTO dids (e164, area_id) VALUES (?1, ?2) ON CONFLICT (e164) DO NOTHING",
             )?;
+            let mut touched: HashSet<String> = HashSet::new();
             for row in numbers {
                 let row = row?;
                 if !known_areas.contains(row.area_id.as_str()) {
@@ -128,14 +131,28 @@ impl Db {
                     }
                     .into());
                 }
-                stats.numbers_added +=
-                    insert.execute(params![row.e164.as_str(), row.area_id.as_str()])? as u64;
+                let added = insert.execute(params![row.e164.as_str(), row.area_id.as_str()])? as u64;
+                if added > 0 && !touched.contains(row.area_id.as_str()) {
+                    touched.insert(row.area_id.to_string());
+                }
+                stats.numbers_added += added;
                 stats.numbers_read += 1;
                 if stats.numbers_read % 10_000 == 0 {
                     progress(stats.numbers_read);
                 }
             }
             progress(stats.numbers_read);
+            // Inserts have no trigger (see schema.sql): bring the counters
+            // of every area that received numbers up to date here.
+            let mut recount = tx.prepare(
+                "UPDATE areas SET
+                    stock = (SELECT count(*) FROM dids WHERE area_id = ?1 AND status = 'available'),
+                    numbers = (SELECT count(*) FROM dids WHERE area_id = ?1)
+                  WHERE id = ?1",
+            )?;
+            for area in &touched {
+                recount.execute([area])?;
+            }
         }
         tx.commit()?;
         Ok(stats)

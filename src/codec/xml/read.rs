@@ -98,7 +98,10 @@ impl Decoder {
                             "CDATA is only allowed inside USERKEY or PARAMETER",
                         ));
                     }
-                    self.value.push_str(&c);
+                    if !c.chars().all(is_xml_char) {
+                        return Err(malformed("control characters and U+FFFE/U+FFFF are not allowed in XML"));
+                    }
+                    self.value.push_str(&normalize_eol(&c));
                 }
                 Event::GeneralRef(r) => {
                     if !self.in_value() {
@@ -151,6 +154,7 @@ impl Decoder {
     }
 
     fn open(&mut self, e: &BytesStart<'_>, empty: bool) -> Result<(), Error> {
+        check_attributes(e)?;
         let name = e.name();
         let name: &str = name.as_ref();
         let element = match (self.stack.last(), name) {
@@ -235,6 +239,9 @@ impl Decoder {
     }
 
     fn text(&mut self, t: &str) -> Result<(), Error> {
+        if !t.chars().all(is_xml_char) {
+            return Err(malformed("control characters and U+FFFE/U+FFFF are not allowed in XML"));
+        }
         if self.in_value() {
             self.value.push_str(&normalize_eol(t));
         } else if !t.trim().is_empty() {
@@ -246,6 +253,22 @@ impl Decoder {
         }
         Ok(())
     }
+}
+
+/// Every attribute of every element must be well formed: unique, quoted,
+/// with valid references and only XML characters, even where its value is
+/// not used.
+fn check_attributes(e: &BytesStart<'_>) -> Result<(), Error> {
+    for attr in e.attributes() {
+        let attr = attr.map_err(|_| malformed("bad or repeated attribute"))?;
+        let value = attr
+            .normalized_value(quick_xml::XmlVersion::Implicit1_0)
+            .map_err(|_| malformed("bad reference in an attribute value"))?;
+        if !value.chars().all(is_xml_char) || attr.value.contains('<') {
+            return Err(malformed("attribute values may hold only XML characters and no '<'"));
+        }
+    }
+    Ok(())
 }
 
 /// The `NAME` attribute of ACTION or PARAMETER: 1 to 64 letters, digits,
@@ -376,6 +399,17 @@ mod tests {
         bad.insert(60, 0xFF);
         assert!(matches!(decode(&bad), Err(Error::Malformed(m)) if m.contains("UTF-8")));
         assert!(matches!(decode(b"\xFF\xFE<\0"), Err(Error::Malformed(_))));
+    }
+
+    #[test]
+    fn refuses_raw_control_characters_and_normalises_cdata() {
+        assert!(err(&envelope("<PARAMETER NAME=\"A\">a\u{1}b</PARAMETER>")).contains("control"));
+        assert!(err(&envelope("<PARAMETER NAME=\"A\">a\u{FFFF}</PARAMETER>")).contains("control"));
+        assert!(err(&envelope("<PARAMETER NAME=\"A\"><![CDATA[\u{0}]]></PARAMETER>")).contains("control"));
+        assert!(err("<REQUEST A=\"1\" A=\"2\"><USERTOKEN/><ACTION NAME=\"X\"/></REQUEST>").contains("attribute"));
+        assert!(err("<REQUEST a=b><USERTOKEN/><ACTION NAME=\"X\"/></REQUEST>").contains("attribute"));
+        let r = decode(envelope("<PARAMETER NAME=\"A\"><![CDATA[a\rb\r\nc]]></PARAMETER>").as_bytes()).unwrap();
+        assert_eq!(r.params[0].1, "a\nb\nc");
     }
 
     #[test]

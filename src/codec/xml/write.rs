@@ -146,15 +146,26 @@ fn did(out: &mut String, d: &Did) {
     );
 }
 
+/// Characters XML cannot carry at all (C0 controls other than tab and
+/// newline, U+FFFE, U+FFFF) become U+FFFD, so a reply is always
+/// well-formed whatever was stored.
+fn xml_safe(s: &str) -> std::borrow::Cow<'_, str> {
+    let bad = |c: char| (c < ' ' && !matches!(c, '\t' | '\n' | '\r')) || c == '\u{FFFE}' || c == '\u{FFFF}';
+    if s.chars().any(bad) { s.chars().map(|c| if bad(c) { '\u{FFFD}' } else { c }).collect::<String>().into() } else { s.into() }
+}
+
 /// Escapes element text.
 fn text(s: &str) -> std::borrow::Cow<'_, str> {
-    quick_xml::escape::escape(s)
+    match xml_safe(s) {
+        std::borrow::Cow::Borrowed(b) => quick_xml::escape::escape(b),
+        std::borrow::Cow::Owned(o) => quick_xml::escape::escape(o.as_str()).into_owned().into(),
+    }
 }
 
 /// Escapes an attribute value; tabs and newlines become character
 /// references so a parser's attribute normalisation keeps them.
 fn attr(s: &str) -> std::borrow::Cow<'_, str> {
-    let escaped = quick_xml::escape::escape(s);
+    let escaped = text(s);
     if escaped.contains(['\n', '\t']) {
         escaped.replace('\n', "&#10;").replace('\t', "&#9;").into()
     } else {
@@ -188,5 +199,10 @@ mod tests {
     #[test]
     fn attributes_escape_quotes_and_newlines() {
         assert_eq!(attr("a\"b\nc"), "a&quot;b&#10;c");
+    }
+
+    #[test]
+    fn characters_xml_cannot_carry_are_replaced() {
+        assert_eq!(text("a\u{1}b\u{FFFF}<"), "a\u{FFFD}b\u{FFFD}&lt;");
     }
 }
