@@ -1181,9 +1181,13 @@ async fn configure_refuses_bad_routing_and_changes_nothing() {
         json!([n, null]),
         // A pattern or an empty phone number must never select numbers.
         json!(["1*", {"application": "sip_uri", "params": {"uri": "a@b.example"}}]),
-        json!(["", {"application": "sip_uri", "params": {"uri": "a@b.example"}}]),
         json!([null, {"application": "sip_uri", "params": {"uri": "a@b.example"}}]),
     ];
+    // An empty phone number is absent, which the contract calls
+    // MISSING_PARAMETER (section 3); it selects nothing either.
+    rpc(&s, "did.configure", json!(["", {"application": "sip_uri", "params": {"uri": "a@b.example"}}]))
+        .await
+        .fails("MISSING_PARAMETER");
     for params in bad {
         let reply = rpc(&s, "did.configure", params.clone()).await;
         assert_eq!(
@@ -1335,9 +1339,9 @@ async fn return_of_an_unknown_number_is_not_found() {
         .await
         .fails("NOT_FOUND");
     assert!(m.contains("12121111111"), "{m}");
+    rpc(&s, "number.return", json!([""])).await.fails("MISSING_PARAMETER");
     for bad in [
         json!("12*"),
-        json!(""),
         json!("+"),
         json!(null),
         json!(true),
