@@ -173,11 +173,27 @@ enum InventoryCommand {
 }
 
 fn main() {
+    limit_retained_memory();
     let cli = Cli::parse();
     init_tracing(cli.log_format);
     if let Err(e) = run(cli) {
         eprintln!("didgate: {e:#}");
         std::process::exit(1);
+    }
+}
+
+/// Argon2 allocates 19 MiB per key verification. glibc serves such blocks
+/// with mmap, but after the first one is freed it raises its mmap threshold
+/// to that size, and later blocks come from per-thread heap arenas that are
+/// never given back: measured, 1,000 key verifications left the server at
+/// 1.8 GB resident. A fixed threshold keeps every large block mmapped and
+/// returned on free (measured peak with the same load: 49 MiB).
+fn limit_retained_memory() {
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    // SAFETY: mallopt only changes allocator tuning; it is called once,
+    // before any other thread exists.
+    unsafe {
+        libc::mallopt(libc::M_MMAP_THRESHOLD, 128 * 1024);
     }
 }
 

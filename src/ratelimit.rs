@@ -1,10 +1,11 @@
 //! Rate limiting of failed authentications per client address.
 //!
-//! Each address has a bucket of `burst` failures that refills at `burst`
-//! per `window`. A failed authentication takes one; an address whose
-//! bucket is empty is answered `RATE_LIMITED` (429, `Retry-After`) before
-//! any database or Argon2 work, so guessing keys costs the attacker time
-//! and the server almost nothing. Successful requests take nothing.
+//! Each address has a bucket of `burst` tokens that refills at `burst` per
+//! `window`. Verifying a key that is not already proven takes a token
+//! before any database or Argon2 work, and gives it back if the key was
+//! right; an address whose bucket is empty is answered `RATE_LIMITED`
+//! (429, `Retry-After`). Taking the token first means a burst of parallel
+//! guesses gets no more Argon2 work than a slow one.
 
 use std::collections::HashMap;
 use std::net::IpAddr;
@@ -43,17 +44,9 @@ impl FailureLimiter {
         b.updated = now;
     }
 
-    /// `Some(seconds to wait)` if `ip` may not try now.
-    pub fn check(&self, ip: IpAddr) -> Option<u64> {
-        let now = Instant::now();
-        let mut buckets = self.buckets.lock().unwrap_or_else(|p| p.into_inner());
-        let b = buckets.get_mut(&ip)?;
-        self.refill(b, now);
-        (b.tokens < 1.0).then(|| ((1.0 - b.tokens) / self.per_sec).ceil().max(1.0) as u64)
-    }
-
-    /// Records a failed authentication from `ip`.
-    pub fn failed(&self, ip: IpAddr) {
+    /// Takes a token for one verification from `ip`, or says how many
+    /// seconds to wait for one.
+    pub fn acquire(&self, ip: IpAddr) -> Result<(), u64> {
         let now = Instant::now();
         let mut buckets = self.buckets.lock().unwrap_or_else(|p| p.into_inner());
         if buckets.len() >= MAX_TRACKED && !buckets.contains_key(&ip) {
@@ -66,12 +59,21 @@ impl FailureLimiter {
                 buckets.clear();
             }
         }
-        let b = buckets.entry(ip).or_insert(Bucket {
-            tokens: self.burst,
-            updated: now,
-        });
+        let b = buckets.entry(ip).or_insert(Bucket { tokens: self.burst, updated: now });
         self.refill(b, now);
-        b.tokens = (b.tokens - 1.0).max(0.0);
+        if b.tokens < 1.0 {
+            return Err(((1.0 - b.tokens) / self.per_sec).ceil().max(1.0) as u64);
+        }
+        b.tokens -= 1.0;
+        Ok(())
+    }
+
+    /// Gives back the token of a verification that succeeded.
+    pub fn refund(&self, ip: IpAddr) {
+        let mut buckets = self.buckets.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(b) = buckets.get_mut(&ip) {
+            b.tokens = (b.tokens + 1.0).min(self.burst);
+        }
     }
 }
 
@@ -85,12 +87,21 @@ mod tests {
         let ip: IpAddr = "192.0.2.1".parse().unwrap();
         let other: IpAddr = "192.0.2.2".parse().unwrap();
         for _ in 0..3 {
-            assert_eq!(l.check(ip), None);
-            l.failed(ip);
+            assert_eq!(l.acquire(ip), Ok(()));
         }
-        assert!(l.check(ip).is_some_and(|s| s >= 1));
-        assert_eq!(l.check(other), None, "other addresses are not affected");
+        assert!(l.acquire(ip).is_err_and(|s| s >= 1));
+        assert_eq!(l.acquire(other), Ok(()), "other addresses are not affected");
         std::thread::sleep(Duration::from_millis(150));
-        assert_eq!(l.check(ip), None, "the bucket refills over the window");
+        assert_eq!(l.acquire(ip), Ok(()), "the bucket refills over the window");
+    }
+
+    #[test]
+    fn successful_verifications_cost_nothing() {
+        let l = FailureLimiter::new(1, Duration::from_secs(60));
+        let ip: IpAddr = "192.0.2.1".parse().unwrap();
+        for _ in 0..5 {
+            assert_eq!(l.acquire(ip), Ok(()));
+            l.refund(ip);
+        }
     }
 }

@@ -100,23 +100,19 @@ impl Service {
         }
     }
 
-    /// The caller behind `key`, under the per-address limit on failures:
-    /// an address that failed too often may still use keys it has already
-    /// proven (a client behind the same NAT as an attacker keeps working);
-    /// anything else is refused before any database or Argon2 work.
-    async fn authenticate(
-        &self,
-        key: &str,
-        peer: IpAddr,
-    ) -> Result<crate::domain::Principal, Error> {
-        if let Some(wait) = self.limiter.check(peer) {
-            if !self.auth.is_verified(key) {
-                return Err(Error::RateLimited(wait));
-            }
+    /// The caller behind `key`, under the per-address limit: a key already
+    /// proven is checked against the cache only (a client behind the same
+    /// NAT as an attacker keeps working); any other key takes a token from
+    /// the address's bucket before any database or Argon2 work, returned
+    /// if the key was right.
+    async fn authenticate(&self, key: &str, peer: IpAddr) -> Result<crate::domain::Principal, Error> {
+        if self.auth.is_verified(key) {
+            return self.auth.authenticate(key).await;
         }
+        self.limiter.acquire(peer).map_err(Error::RateLimited)?;
         let result = self.auth.authenticate(key).await;
-        if matches!(result, Err(Error::AuthFailed)) {
-            self.limiter.failed(peer);
+        if result.is_ok() {
+            self.limiter.refund(peer);
         }
         result
     }
