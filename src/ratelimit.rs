@@ -59,7 +59,10 @@ impl FailureLimiter {
                 buckets.clear();
             }
         }
-        let b = buckets.entry(ip).or_insert(Bucket { tokens: self.burst, updated: now });
+        let b = buckets.entry(ip).or_insert(Bucket {
+            tokens: self.burst,
+            updated: now,
+        });
         self.refill(b, now);
         if b.tokens < 1.0 {
             return Err(((1.0 - b.tokens) / self.per_sec).ceil().max(1.0) as u64);

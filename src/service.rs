@@ -105,7 +105,11 @@ impl Service {
     /// NAT as an attacker keeps working); any other key takes a token from
     /// the address's bucket before any database or Argon2 work, returned
     /// if the key was right.
-    async fn authenticate(&self, key: &str, peer: IpAddr) -> Result<crate::domain::Principal, Error> {
+    async fn authenticate(
+        &self,
+        key: &str,
+        peer: IpAddr,
+    ) -> Result<crate::domain::Principal, Error> {
         if self.auth.is_verified(key) {
             return self.auth.authenticate(key).await;
         }

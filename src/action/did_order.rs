@@ -34,7 +34,10 @@ pub fn parse_e164_list(v: &str) -> Result<Vec<E164>, String> {
 pub fn parse_title(t: &str) -> Result<String, String> {
     if t.chars().count() > 255 {
         Err("must be at most 255 characters".into())
-    } else if t.chars().any(|c| c.is_control() || c == '\u{FFFE}' || c == '\u{FFFF}') {
+    } else if t
+        .chars()
+        .any(|c| c.is_control() || c == '\u{FFFE}' || c == '\u{FFFF}')
+    {
         Err("must not contain control characters".into())
     } else {
         Ok(t.to_owned())

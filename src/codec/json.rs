@@ -50,9 +50,16 @@ impl Method {
     fn wire_names(self) -> &'static [(&'static str, &'static str)] {
         match self {
             Self::ListArea => &[("COUNTRY_ID", "country_code"), ("DID_TYPE", "did_type")],
-            Self::Reserve => &[("AREA_ID", "area_code_id"), ("QUANTITY", "quantity"), ("DID_TYPE", "class")],
+            Self::Reserve => &[
+                ("AREA_ID", "area_code_id"),
+                ("QUANTITY", "quantity"),
+                ("DID_TYPE", "class"),
+            ],
             Self::OrderPay => &[("RESERVATION_ID", "order_token")],
-            Self::Configure => &[("CALL_FORWARD_TO", "params"), ("FILTER.E164", "phone_number")],
+            Self::Configure => &[
+                ("CALL_FORWARD_TO", "params"),
+                ("FILTER.E164", "phone_number"),
+            ],
             Self::Return => &[("E164", "phone_number")],
             Self::ListCountry | Self::ListAll => &[],
         }
@@ -483,7 +490,8 @@ impl Codec for JsonCodec {
         for (xml, wire) in self.method.map_or(&[][..], Method::wire_names) {
             message = message.replace(&format!("parameter {xml} "), &format!("parameter {wire} "));
         }
-        serde_json::to_vec(&json!({"error": {"code": code.as_str(), "message": message}})).unwrap_or_default()
+        serde_json::to_vec(&json!({"error": {"code": code.as_str(), "message": message}}))
+            .unwrap_or_default()
     }
 }
 

@@ -55,7 +55,9 @@ impl Db {
         // pages of a big import in memory; measured, a larger one is no
         // faster and costs resident memory.
         self.conn.pragma_update(None, "cache_size", -16_384)?;
-        let tx = self.conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let tx = self
+            .conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)?;
         let mut stats = ImportStats {
             catalog_rows: catalog.len() as u64,
             ..Default::default()
@@ -131,7 +133,8 @@ impl Db {
                     }
                     .into());
                 }
-                let added = insert.execute(params![row.e164.as_str(), row.area_id.as_str()])? as u64;
+                let added =
+                    insert.execute(params![row.e164.as_str(), row.area_id.as_str()])? as u64;
                 if added > 0 && !touched.contains(row.area_id.as_str()) {
                     touched.insert(row.area_id.to_string());
                 }

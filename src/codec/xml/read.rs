@@ -99,7 +99,9 @@ impl Decoder {
                         ));
                     }
                     if !c.chars().all(is_xml_char) {
-                        return Err(malformed("control characters and U+FFFE/U+FFFF are not allowed in XML"));
+                        return Err(malformed(
+                            "control characters and U+FFFE/U+FFFF are not allowed in XML",
+                        ));
                     }
                     self.value.push_str(&normalize_eol(&c));
                 }
@@ -240,7 +242,9 @@ impl Decoder {
 
     fn text(&mut self, t: &str) -> Result<(), Error> {
         if !t.chars().all(is_xml_char) {
-            return Err(malformed("control characters and U+FFFE/U+FFFF are not allowed in XML"));
+            return Err(malformed(
+                "control characters and U+FFFE/U+FFFF are not allowed in XML",
+            ));
         }
         if self.in_value() {
             self.value.push_str(&normalize_eol(t));
@@ -265,7 +269,9 @@ fn check_attributes(e: &BytesStart<'_>) -> Result<(), Error> {
             .normalized_value(quick_xml::XmlVersion::Implicit1_0)
             .map_err(|_| malformed("bad reference in an attribute value"))?;
         if !value.chars().all(is_xml_char) || attr.value.contains('<') {
-            return Err(malformed("attribute values may hold only XML characters and no '<'"));
+            return Err(malformed(
+                "attribute values may hold only XML characters and no '<'",
+            ));
         }
     }
     Ok(())
@@ -405,10 +411,22 @@ mod tests {
     fn refuses_raw_control_characters_and_normalises_cdata() {
         assert!(err(&envelope("<PARAMETER NAME=\"A\">a\u{1}b</PARAMETER>")).contains("control"));
         assert!(err(&envelope("<PARAMETER NAME=\"A\">a\u{FFFF}</PARAMETER>")).contains("control"));
-        assert!(err(&envelope("<PARAMETER NAME=\"A\"><![CDATA[\u{0}]]></PARAMETER>")).contains("control"));
-        assert!(err("<REQUEST A=\"1\" A=\"2\"><USERTOKEN/><ACTION NAME=\"X\"/></REQUEST>").contains("attribute"));
-        assert!(err("<REQUEST a=b><USERTOKEN/><ACTION NAME=\"X\"/></REQUEST>").contains("attribute"));
-        let r = decode(envelope("<PARAMETER NAME=\"A\"><![CDATA[a\rb\r\nc]]></PARAMETER>").as_bytes()).unwrap();
+        assert!(
+            err(&envelope(
+                "<PARAMETER NAME=\"A\"><![CDATA[\u{0}]]></PARAMETER>"
+            ))
+            .contains("control")
+        );
+        assert!(
+            err("<REQUEST A=\"1\" A=\"2\"><USERTOKEN/><ACTION NAME=\"X\"/></REQUEST>")
+                .contains("attribute")
+        );
+        assert!(
+            err("<REQUEST a=b><USERTOKEN/><ACTION NAME=\"X\"/></REQUEST>").contains("attribute")
+        );
+        let r =
+            decode(envelope("<PARAMETER NAME=\"A\"><![CDATA[a\rb\r\nc]]></PARAMETER>").as_bytes())
+                .unwrap();
         assert_eq!(r.params[0].1, "a\nb\nc");
     }
 

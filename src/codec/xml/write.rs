@@ -150,8 +150,17 @@ fn did(out: &mut String, d: &Did) {
 /// newline, U+FFFE, U+FFFF) become U+FFFD, so a reply is always
 /// well-formed whatever was stored.
 fn xml_safe(s: &str) -> std::borrow::Cow<'_, str> {
-    let bad = |c: char| (c < ' ' && !matches!(c, '\t' | '\n' | '\r')) || c == '\u{FFFE}' || c == '\u{FFFF}';
-    if s.chars().any(bad) { s.chars().map(|c| if bad(c) { '\u{FFFD}' } else { c }).collect::<String>().into() } else { s.into() }
+    let bad = |c: char| {
+        (c < ' ' && !matches!(c, '\t' | '\n' | '\r')) || c == '\u{FFFE}' || c == '\u{FFFF}'
+    };
+    if s.chars().any(bad) {
+        s.chars()
+            .map(|c| if bad(c) { '\u{FFFD}' } else { c })
+            .collect::<String>()
+            .into()
+    } else {
+        s.into()
+    }
 }
 
 /// Escapes element text.

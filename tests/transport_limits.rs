@@ -1,0 +1,243 @@
+//! Transport limits that are not about the envelope: the connection cap
+//! (extra clients wait, existing ones keep working), the header count
+//! limit, and a log of a whole run in JSON that never holds a key.
+
+mod common;
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::TcpStream;
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use common::TestServer;
+
+fn raw_request(stream: &mut TcpStream, extra_headers: &str) {
+    let body = "";
+    write!(
+        stream,
+        "GET /healthz HTTP/1.1\r\nHost: x\r\n{extra_headers}Content-Length: {}\r\n\r\n{body}",
+        body.len()
+    )
+    .unwrap();
+}
+
+fn read_status(stream: &mut TcpStream) -> Option<u16> {
+    let mut buf = [0u8; 1024];
+    let n = stream.read(&mut buf).ok()?;
+    let head = String::from_utf8_lossy(&buf[..n]);
+    head.split_whitespace().nth(1)?.parse().ok()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn connections_over_the_cap_wait_while_existing_ones_keep_working() {
+    let s = TestServer::start_with(|c| c.max_connections = 2).await;
+    let addr = s.addr;
+    tokio::task::spawn_blocking(move || {
+        // Two keep-alive connections take both slots and keep working.
+        let mut a = TcpStream::connect(addr).unwrap();
+        let mut b = TcpStream::connect(addr).unwrap();
+        for c in [&mut a, &mut b] {
+            raw_request(c, "");
+            assert_eq!(read_status(c), Some(200));
+        }
+        // A third client connects (the kernel queues it) but is not served
+        // while the cap is reached.
+        let mut waiting = TcpStream::connect(addr).unwrap();
+        waiting
+            .set_read_timeout(Some(Duration::from_millis(700)))
+            .unwrap();
+        raw_request(&mut waiting, "");
+        assert_eq!(read_status(&mut waiting), None, "served over the cap");
+        // The existing connections are unaffected.
+        raw_request(&mut a, "");
+        assert_eq!(read_status(&mut a), Some(200));
+        // When one closes, the waiting client gets its slot and its answer.
+        drop(b);
+        waiting
+            .set_read_timeout(Some(Duration::from_secs(5)))
+            .unwrap();
+        assert_eq!(read_status(&mut waiting), Some(200));
+    })
+    .await
+    .unwrap();
+    s.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn too_many_headers_are_refused() {
+    let s = TestServer::start_with(|c| c.max_headers = 16).await;
+    let addr = s.addr;
+    tokio::task::spawn_blocking(move || {
+        let mut ok = TcpStream::connect(addr).unwrap();
+        raw_request(&mut ok, "X-A: 1\r\n");
+        assert_eq!(read_status(&mut ok), Some(200));
+        let many: String = (0..40).map(|i| format!("X-H{i}: v\r\n")).collect();
+        let mut bad = TcpStream::connect(addr).unwrap();
+        bad.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+        raw_request(&mut bad, &many);
+        assert_eq!(read_status(&mut bad), Some(431));
+    })
+    .await
+    .unwrap();
+    // The server is still there for everyone else.
+    s.call("ACCOUNT.GETBALANCE", &[]).await.ok();
+    s.stop().await;
+}
+
+/// Kills the server if the test fails before stopping it.
+struct Child(std::process::Child);
+
+impl Drop for Child {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_full_run_logged_as_json_never_holds_a_key() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("d.db");
+    let bin = env!("CARGO_BIN_EXE_didgate");
+    let run = |args: &[&str]| {
+        let out = Command::new(bin)
+            .arg("--db")
+            .arg(&db)
+            .args(args)
+            .env("DIDGATE_LOG", "info")
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8(out.stdout).unwrap()
+    };
+    // Every key this run generates, through every command that makes one.
+    let mut keys = Vec::new();
+    for credit in ["10000", "0"] {
+        let v: serde_json::Value = serde_json::from_str(&run(&[
+            "account",
+            "create",
+            "--name",
+            "A",
+            "--credit100",
+            credit,
+            "--json",
+        ]))
+        .unwrap();
+        keys.push(v["api_key"].as_str().unwrap().to_owned());
+        let k: serde_json::Value = serde_json::from_str(&run(&[
+            "key",
+            "create",
+            "--account",
+            v["account_number"].as_str().unwrap(),
+            "--json",
+        ]))
+        .unwrap();
+        keys.push(k["api_key"].as_str().unwrap().to_owned());
+    }
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let addr: std::net::SocketAddr = format!("127.0.0.1:{port}").parse().unwrap();
+    let mut server = Child(
+        Command::new(bin)
+            .arg("--db")
+            .arg(&db)
+            .args([
+                "--log-format",
+                "json",
+                "serve",
+                "--listen",
+                &addr.to_string(),
+            ])
+            .env("DIDGATE_LOG", "debug")
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap(),
+    );
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while TcpStream::connect(addr).is_err() {
+        assert!(Instant::now() < deadline, "server did not start");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    // Valid and invalid uses of every key over every front.
+    let mut requests = 0;
+    for key in &keys {
+        for (path, body) in [
+            (
+                "/api/v3.asp".to_owned(),
+                common::envelope(key, "ACCOUNT.GETBALANCE", &[]),
+            ),
+            (
+                "/api/v3.asp".to_owned(),
+                common::envelope(key, "DID.TELEPORT", &[]),
+            ),
+            (
+                format!("/api/v2.asp?userkey={key}&action=DID.LIST"),
+                String::new(),
+            ),
+            (
+                format!("/ws/apikey/call_function?apikey={key}"),
+                r#"{"method": "number.list_all", "params": []}"#.into(),
+            ),
+            (
+                format!("/ws/apikey/call_function?apikey={key}"),
+                "{broken".into(),
+            ),
+        ] {
+            let method = if path.starts_with("/api/v2.asp") {
+                "GET"
+            } else {
+                "POST"
+            };
+            common::request(addr, method, &path, &[], body.into()).await;
+            requests += 1;
+        }
+        // A key with one character changed is a wrong key, logged as such.
+        let mut wrong = key.clone();
+        wrong.pop();
+        common::request(
+            addr,
+            "POST",
+            "/api/v3.asp",
+            &[],
+            common::envelope(&wrong, "ACCOUNT.GETBALANCE", &[]).into(),
+        )
+        .await;
+        requests += 1;
+    }
+    // SAFETY: sending SIGTERM to our own child process.
+    unsafe {
+        libc::kill(server.0.id() as i32, libc::SIGTERM);
+    }
+    let stderr = server.0.stderr.take().unwrap();
+    let lines: Vec<String> = BufReader::new(stderr).lines().map(|l| l.unwrap()).collect();
+    assert!(server.0.wait().unwrap().success(), "graceful stop exits 0");
+    let mut request_lines = 0;
+    for line in &lines {
+        let v: serde_json::Value =
+            serde_json::from_str(line).unwrap_or_else(|e| panic!("not JSON ({e}): {line}"));
+        if v["target"] == "didgate::request" {
+            request_lines += 1;
+            for field in ["action", "account", "code", "status", "latency_us", "path"] {
+                assert!(!v["fields"][field].is_null(), "{field} missing: {line}");
+            }
+        }
+        for key in &keys {
+            // Neither the key, nor its secret half, nor a long prefix of it.
+            let secret = &key[20..];
+            assert!(
+                !line.contains(key.as_str())
+                    && !line.contains(secret)
+                    && !line.contains(&key[..40]),
+                "{line}"
+            );
+        }
+    }
+    assert_eq!(request_lines, requests, "one log line per request");
+}
