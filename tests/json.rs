@@ -1185,9 +1185,13 @@ async fn configure_refuses_bad_routing_and_changes_nothing() {
     ];
     // An empty phone number is absent, which the contract calls
     // MISSING_PARAMETER (section 3); it selects nothing either.
-    rpc(&s, "did.configure", json!(["", {"application": "sip_uri", "params": {"uri": "a@b.example"}}]))
-        .await
-        .fails("MISSING_PARAMETER");
+    rpc(
+        &s,
+        "did.configure",
+        json!(["", {"application": "sip_uri", "params": {"uri": "a@b.example"}}]),
+    )
+    .await
+    .fails("MISSING_PARAMETER");
     for params in bad {
         let reply = rpc(&s, "did.configure", params.clone()).await;
         assert_eq!(
@@ -1339,13 +1343,10 @@ async fn return_of_an_unknown_number_is_not_found() {
         .await
         .fails("NOT_FOUND");
     assert!(m.contains("12121111111"), "{m}");
-    rpc(&s, "number.return", json!([""])).await.fails("MISSING_PARAMETER");
-    for bad in [
-        json!("12*"),
-        json!("+"),
-        json!(null),
-        json!(true),
-    ] {
+    rpc(&s, "number.return", json!([""]))
+        .await
+        .fails("MISSING_PARAMETER");
+    for bad in [json!("12*"), json!("+"), json!(null), json!(true)] {
         rpc(&s, "number.return", json!([bad]))
             .await
             .fails("INVALID_PARAMETER");
