@@ -81,6 +81,9 @@ struct ServeArgs {
     /// Seconds a client has to send the request body (408 after).
     #[arg(long, env = "DIDGATE_BODY_TIMEOUT", default_value_t = 30)]
     body_timeout: u64,
+    /// Most header lines a request may carry (431 above it).
+    #[arg(long, env = "DIDGATE_MAX_HEADERS", default_value_t = 64)]
+    max_headers: usize,
     /// Connections served at once; more wait to be accepted.
     #[arg(long, env = "DIDGATE_MAX_CONNECTIONS", default_value_t = 4096)]
     max_connections: usize,
@@ -344,6 +347,7 @@ fn serve(db: PathBuf, args: ServeArgs) -> Result<()> {
         config.header_timeout = Duration::from_secs(args.header_timeout);
         config.body_timeout = Duration::from_secs(args.body_timeout);
         config.max_connections = args.max_connections.max(1);
+        config.max_headers = args.max_headers.max(8);
         config.key_recheck = Duration::from_secs(args.key_recheck);
         config.aging = Duration::from_secs(args.aging_days.saturating_mul(86_400));
         config.reservation_minutes = args.reservation_minutes;

@@ -241,3 +241,48 @@ async fn a_full_run_logged_as_json_never_holds_a_key() {
     }
     assert_eq!(request_lines, requests, "one log line per request");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn numeric_overflow_is_an_invalid_parameter_not_a_crash() {
+    let s = TestServer::start().await;
+    let huge = "18446744073709551616";
+    let cases: [(&str, &[(&str, &str)]); 6] = [
+        (
+            "DID.ORDER",
+            &[
+                ("DID_TYPE", "GEOGRAPHIC"),
+                ("AREA_ID", common::NY_AREA),
+                ("QUANTITY", huge),
+            ],
+        ),
+        (
+            "DID.ORDER",
+            &[
+                ("DID_TYPE", "GEOGRAPHIC"),
+                ("AREA_ID", common::NY_AREA),
+                ("QUANTITY", "-1"),
+            ],
+        ),
+        ("DID.LIST", &[("LIMIT", huge)]),
+        ("DID.LIST", &[("OFFSET", "99999999999999999999999999")]),
+        (
+            "DID.SEARCH",
+            &[("AREA_ID", common::NY_AREA), ("LIMIT", "4294967296")],
+        ),
+        (
+            "DID.RESERVE",
+            &[
+                ("AREA_ID", common::NY_AREA),
+                ("QUANTITY", "1"),
+                ("MINUTES", huge),
+            ],
+        ),
+    ];
+    for (action, params) in cases {
+        s.call(action, params).await.fails("INVALID_PARAMETER");
+    }
+    // Nothing was bought or held, and the server is still there.
+    let r = s.call("ACCOUNT.GETBALANCE", &[]).await.ok();
+    assert_eq!(r.value("BALANCE100").as_deref(), Some("10000"));
+    s.stop().await;
+}
