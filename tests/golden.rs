@@ -20,7 +20,7 @@ mod common;
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
-use common::TestServer;
+use common::{Mismatch, TestServer};
 
 /// Replaced in requests by the demo account's API key.
 const KEY_PLACEHOLDER: &str = "YOURAPIKEY";
@@ -168,15 +168,6 @@ fn parse(xml: &str) -> Result<Node, String> {
         return Err(format!("<{}> is never closed", open.name));
     }
     root.ok_or_else(|| "no root element".to_owned())
-}
-
-/// One difference between the expected and the actual document.
-#[derive(Debug)]
-struct Mismatch {
-    /// `RESPONSE/DIDS/DID[0]@MONTHLY100`; indices count same-named siblings.
-    path: String,
-    expected: String,
-    actual: String,
 }
 
 /// Whether an expected attribute value or text accepts the actual one.
@@ -450,23 +441,11 @@ async fn run_case(case: &Case) -> Result<(), String> {
     if mismatches.is_empty() {
         return Ok(());
     }
-    let mut report = format!(
-        "golden case `{name}` (fixtures/{name}): {} mismatch(es)\n",
-        mismatches.len()
-    );
-    for m in &mismatches {
-        let _ = writeln!(
-            report,
-            "  at {}\n    - expected: {}\n    + actual:   {}",
-            m.path, m.expected, m.actual
-        );
-    }
-    let _ = write!(
-        report,
-        "  actual reply (HTTP {}):\n{}",
-        reply.status, reply.body
-    );
-    Err(report)
+    Err(common::mismatch_report(
+        &format!("golden case `{name}` (fixtures/{name})"),
+        &mismatches,
+        &reply,
+    ))
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

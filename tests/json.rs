@@ -13,12 +13,11 @@
 
 mod common;
 
-use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use bytes::Bytes;
-use common::{NY_AREA, TestServer};
+use common::{Mismatch, NY_AREA, TestServer};
 use didgate::domain::AccountNumber;
 use serde_json::{Value, json};
 
@@ -320,15 +319,6 @@ const REQUIRED_CASES: [&str; 12] = [
     "wrong_param_type",
 ];
 
-/// One difference between the expected and the actual reply.
-#[derive(Debug)]
-struct Mismatch {
-    /// `$.result.area_list[0].rate_plans[1].id`, or a transport check.
-    path: String,
-    expected: String,
-    actual: String,
-}
-
 /// A compact rendering of a value for failure reports.
 fn show(v: &Value) -> String {
     let s = v.to_string();
@@ -556,23 +546,11 @@ async fn run_case(case: &Case) -> Result<(), String> {
     if mismatches.is_empty() {
         return Ok(());
     }
-    let mut report = format!(
-        "json golden case `{name}` (fixtures/json/{name}): {} mismatch(es)\n",
-        mismatches.len()
-    );
-    for m in &mismatches {
-        let _ = writeln!(
-            report,
-            "  at {}\n    - expected: {}\n    + actual:   {}",
-            m.path, m.expected, m.actual
-        );
-    }
-    let _ = write!(
-        report,
-        "  actual reply (HTTP {}):\n{}",
-        reply.status, reply.body
-    );
-    Err(report)
+    Err(common::mismatch_report(
+        &format!("json golden case `{name}` (fixtures/json/{name})"),
+        &mismatches,
+        &reply,
+    ))
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -293,3 +293,31 @@ impl TestServer {
         }
     }
 }
+
+/// One difference a golden comparison found.
+#[derive(Debug)]
+pub struct Mismatch {
+    /// Where, in the comparison's own path notation.
+    pub path: String,
+    pub expected: String,
+    pub actual: String,
+}
+
+/// The failure report of a golden case: every mismatch, then the reply.
+pub fn mismatch_report(title: &str, mismatches: &[Mismatch], reply: &Reply) -> String {
+    use std::fmt::Write as _;
+    let mut report = format!("{title}: {} mismatch(es)\n", mismatches.len());
+    for m in mismatches {
+        let _ = writeln!(
+            report,
+            "  at {}\n    - expected: {}\n    + actual:   {}",
+            m.path, m.expected, m.actual
+        );
+    }
+    let _ = write!(
+        report,
+        "  actual reply (HTTP {}):\n{}",
+        reply.status, reply.body
+    );
+    report
+}
