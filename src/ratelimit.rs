@@ -1,11 +1,13 @@
 //! Rate limiting of failed authentications per client address.
 //!
-//! Each address has a bucket of `burst` tokens that refills at `burst` per
-//! `window`. Verifying a key that is not already proven takes a token
-//! before any database or Argon2 work, and gives it back if the key was
-//! right; an address whose bucket is empty is answered `RATE_LIMITED`
-//! (429, `Retry-After`). Taking the token first means a burst of parallel
-//! guesses gets no more Argon2 work than a slow one.
+//! Each address has a bucket of `burst` failures that refills at `burst`
+//! per `window`. A failed authentication takes one; an address whose bucket
+//! is empty is answered `RATE_LIMITED` (429, `Retry-After`) before any
+//! database or Argon2 work for keys it has not proven. Successful requests
+//! take nothing, so a burst of legitimate first requests is never refused.
+//! (Charging before verifying would also bound parallel guesses, but it
+//! refused honest bursts of new keys; that needs single-flight verification
+//! per key first.)
 
 use std::collections::HashMap;
 use std::net::IpAddr;
@@ -44,9 +46,23 @@ impl FailureLimiter {
         b.updated = now;
     }
 
-    /// Takes a token for one verification from `ip`, or says how many
-    /// seconds to wait for one.
-    pub fn acquire(&self, ip: IpAddr) -> Result<(), u64> {
+    /// `Err(seconds to wait)` if `ip` has no failures left now.
+    pub fn check(&self, ip: IpAddr) -> Result<(), u64> {
+        let now = Instant::now();
+        let mut buckets = self.buckets.lock().unwrap_or_else(|p| p.into_inner());
+        let Some(b) = buckets.get_mut(&ip) else {
+            return Ok(());
+        };
+        self.refill(b, now);
+        if b.tokens < 1.0 {
+            Err(((1.0 - b.tokens) / self.per_sec).ceil().max(1.0) as u64)
+        } else {
+            Ok(())
+        }
+    }
+
+    /// Records a failed authentication from `ip`.
+    pub fn failed(&self, ip: IpAddr) {
         let now = Instant::now();
         let mut buckets = self.buckets.lock().unwrap_or_else(|p| p.into_inner());
         if buckets.len() >= MAX_TRACKED && !buckets.contains_key(&ip) {
@@ -64,19 +80,7 @@ impl FailureLimiter {
             updated: now,
         });
         self.refill(b, now);
-        if b.tokens < 1.0 {
-            return Err(((1.0 - b.tokens) / self.per_sec).ceil().max(1.0) as u64);
-        }
-        b.tokens -= 1.0;
-        Ok(())
-    }
-
-    /// Gives back the token of a verification that succeeded.
-    pub fn refund(&self, ip: IpAddr) {
-        let mut buckets = self.buckets.lock().unwrap_or_else(|p| p.into_inner());
-        if let Some(b) = buckets.get_mut(&ip) {
-            b.tokens = (b.tokens + 1.0).min(self.burst);
-        }
+        b.tokens = (b.tokens - 1.0).max(0.0);
     }
 }
 
@@ -90,21 +94,21 @@ mod tests {
         let ip: IpAddr = "192.0.2.1".parse().unwrap();
         let other: IpAddr = "192.0.2.2".parse().unwrap();
         for _ in 0..3 {
-            assert_eq!(l.acquire(ip), Ok(()));
+            assert_eq!(l.check(ip), Ok(()));
+            l.failed(ip);
         }
-        assert!(l.acquire(ip).is_err_and(|s| s >= 1));
-        assert_eq!(l.acquire(other), Ok(()), "other addresses are not affected");
+        assert!(l.check(ip).is_err_and(|s| s >= 1));
+        assert_eq!(l.check(other), Ok(()), "other addresses are not affected");
         std::thread::sleep(Duration::from_millis(150));
-        assert_eq!(l.acquire(ip), Ok(()), "the bucket refills over the window");
+        assert_eq!(l.check(ip), Ok(()), "the bucket refills over the window");
     }
 
     #[test]
-    fn successful_verifications_cost_nothing() {
+    fn checking_costs_nothing() {
         let l = FailureLimiter::new(1, Duration::from_secs(60));
         let ip: IpAddr = "192.0.2.1".parse().unwrap();
-        for _ in 0..5 {
-            assert_eq!(l.acquire(ip), Ok(()));
-            l.refund(ip);
+        for _ in 0..100 {
+            assert_eq!(l.check(ip), Ok(()));
         }
     }
 }

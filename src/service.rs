@@ -100,11 +100,11 @@ impl Service {
         }
     }
 
-    /// The caller behind `key`, under the per-address limit: a key already
-    /// proven is checked against the cache only (a client behind the same
-    /// NAT as an attacker keeps working); any other key takes a token from
-    /// the address's bucket before any database or Argon2 work, returned
-    /// if the key was right.
+    /// The caller behind `key`, under the per-address limit on failures:
+    /// a key already proven is checked against the cache only (a client
+    /// behind the same NAT as an attacker keeps working); any other key is
+    /// refused before any database or Argon2 work while the address has no
+    /// failures left, and a wrong key uses one up.
     async fn authenticate(
         &self,
         key: &str,
@@ -113,10 +113,10 @@ impl Service {
         if self.auth.is_verified(key) {
             return self.auth.authenticate(key).await;
         }
-        self.limiter.acquire(peer).map_err(Error::RateLimited)?;
+        self.limiter.check(peer).map_err(Error::RateLimited)?;
         let result = self.auth.authenticate(key).await;
-        if result.is_ok() {
-            self.limiter.refund(peer);
+        if matches!(result, Err(Error::AuthFailed)) {
+            self.limiter.failed(peer);
         }
         result
     }

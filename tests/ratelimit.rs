@@ -112,3 +112,27 @@ async fn wrong_secrets_for_a_real_key_id_do_not_slow_cached_keys() {
     }
     s.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_burst_of_new_valid_keys_from_one_address_is_never_limited() {
+    // Regression: charging the limit before verifying refused honest
+    // bursts (40 first requests at once from one address, four new keys).
+    let s = limited_server(Duration::from_secs(60)).await;
+    let mut keys = Vec::new();
+    for _ in 0..4 {
+        keys.push(s.new_account(0).await.api_key);
+    }
+    let mut tasks = Vec::new();
+    for i in 0..40 {
+        let body = common::envelope(&keys[i % 4], "ACCOUNT.GETBALANCE", &[]);
+        let addr = s.addr;
+        tasks.push(tokio::spawn(async move {
+            common::request(addr, "POST", "/api/v3.asp", &[], body.into()).await
+        }));
+    }
+    for t in tasks {
+        let r = t.await.unwrap();
+        assert_eq!(r.code(), None, "{}", r.body);
+    }
+    s.stop().await;
+}
