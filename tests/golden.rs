@@ -367,24 +367,8 @@ async fn run_case(case: &Case) -> Result<(), String> {
             "fixtures/{name}/response.xml: the root must be RESPONSE with a RESULT child"
         ));
     }
-    let status_file = case.dir.join("status");
-    let want_status: u16 = if status_file.is_file() {
-        let text = read(&status_file);
-        text.trim()
-            .parse()
-            .map_err(|_| format!("fixtures/{name}/status: not an HTTP status: {text:?}"))?
-    } else {
-        200
-    };
-    let mut setups: Vec<PathBuf> = std::fs::read_dir(&case.dir)
-        .expect("case directory")
-        .map(|e| e.expect("directory entry").path())
-        .filter(|p| {
-            let file = p.file_name().unwrap().to_string_lossy();
-            file.starts_with("setup-") && file.ends_with(".xml")
-        })
-        .collect();
-    setups.sort();
+    let (want_status, setups) =
+        common::case_status_and_setups(&case.dir, &format!("fixtures/{name}"), "xml")?;
 
     let s = TestServer::start().await;
     for setup in &setups {

@@ -321,3 +321,33 @@ pub fn mismatch_report(title: &str, mismatches: &[Mismatch], reply: &Reply) -> S
     );
     report
 }
+
+/// A golden case's expected HTTP status (`status` file, default 200) and
+/// its `setup-*.<ext>` requests in name order.
+pub fn case_status_and_setups(
+    dir: &std::path::Path,
+    label: &str,
+    ext: &str,
+) -> Result<(u16, Vec<PathBuf>), String> {
+    let status_file = dir.join("status");
+    let status = if status_file.is_file() {
+        let text =
+            std::fs::read_to_string(&status_file).map_err(|e| format!("{label}/status: {e}"))?;
+        text.trim()
+            .parse()
+            .map_err(|_| format!("{label}/status: not an HTTP status: {text:?}"))?
+    } else {
+        200
+    };
+    let suffix = format!(".{ext}");
+    let mut setups: Vec<PathBuf> = std::fs::read_dir(dir)
+        .map_err(|e| format!("{label}: {e}"))?
+        .map(|e| e.expect("directory entry").path())
+        .filter(|p| {
+            let file = p.file_name().unwrap().to_string_lossy();
+            file.starts_with("setup-") && file.ends_with(&suffix)
+        })
+        .collect();
+    setups.sort();
+    Ok((status, setups))
+}
