@@ -239,3 +239,9 @@ CREATE TABLE reservations (
 ) STRICT, WITHOUT ROWID;
 CREATE INDEX reservations_open ON reservations(expires_at) WHERE state = 'open';
 CREATE INDEX dids_reservation ON dids(reservation_id) WHERE reservation_id IS NOT NULL;
+
+-- version 4
+-- 16 bits of each key's SHA-256, checked before Argon2 so that a random
+-- wrong key costs a lookup, not a 19 MiB hash (see src/auth.rs). NULL for
+-- keys made before: they are always verified with Argon2.
+ALTER TABLE api_keys ADD COLUMN tag INTEGER CHECK (tag BETWEEN 0 AND 65535);

@@ -87,7 +87,7 @@ pub fn create_account_with(
         parent,
         forwarding,
     };
-    let number = db.create_account(&account, credit, (&key.key_id, &key.hash), now())?;
+    let number = db.create_account(&account, credit, (&key.key_id, &key.hash, key.tag), now())?;
     Ok(CreatedKey {
         account_number: number.to_string(),
         api_key: key.api_key,
@@ -97,7 +97,7 @@ pub fn create_account_with(
 
 pub fn create_key(db: &mut Db, account: &AccountNumber) -> Result<CreatedKey, Error> {
     let key = generate_key();
-    db.create_key(account, (&key.key_id, &key.hash), now())?;
+    db.create_key(account, (&key.key_id, &key.hash, key.tag), now())?;
     Ok(CreatedKey {
         account_number: account.to_string(),
         api_key: key.api_key,

@@ -8,6 +8,14 @@
 //! [`Authenticator::recheck`] so a revoked key stops working within seconds.
 //! Argon2 work is bounded by a semaphore so a flood of wrong keys queues
 //! behind itself instead of starving the machine.
+//!
+//! Each key row also stores a tag: 16 bits of the key's SHA-256. A
+//! presented key whose tag differs is refused before Argon2, so a flood of
+//! random wrong keys (even for real key ids) costs a row read each, not a
+//! 19 MiB hash; only one in 65,536 reaches Argon2. The tag gives nothing
+//! away: the secret is 256 random bits, so knowing 16 bits of its hash does
+//! not make guessing it any easier, and Argon2 stays the only check that
+//! accepts a key.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -33,6 +41,13 @@ pub struct NewKey {
     pub key_id: KeyId,
     pub api_key: String,
     pub hash: String,
+    /// [`tag_of`] the key, stored beside the hash.
+    pub tag: u16,
+}
+
+/// The tag of a key given the SHA-256 of the whole key.
+fn tag_of(digest: &[u8; 32]) -> u16 {
+    u16::from_be_bytes([digest[0], digest[1]])
 }
 
 /// OWASP's Argon2id recommendation: 19 MiB, 2 iterations, 1 lane.
@@ -57,10 +72,12 @@ pub fn generate_key() -> NewKey {
         .hash_password(api_key.as_bytes(), &salt)
         .expect("argon2 hashing with valid parameters")
         .to_string();
+    let tag = tag_of(&Sha256::digest(api_key.as_bytes()).into());
     NewKey {
         key_id,
         api_key,
         hash,
+        tag,
     }
 }
 
@@ -95,6 +112,8 @@ pub struct Authenticator {
     cache: Mutex<HashMap<[u8; 32], Cached>>,
     hashing: Arc<Semaphore>,
     recheck: Duration,
+    /// Argon2 verifications run so far.
+    verifications: std::sync::atomic::AtomicU64,
 }
 
 impl Authenticator {
@@ -107,6 +126,7 @@ impl Authenticator {
             cache: Mutex::new(HashMap::new()),
             hashing: Arc::new(Semaphore::new(parallel_hashes.max(1))),
             recheck,
+            verifications: Default::default(),
         }
     }
 
@@ -124,6 +144,9 @@ impl Authenticator {
             self.forget(&digest);
             return Err(Error::AuthFailed);
         };
+        if record.tag.is_some_and(|t| t != tag_of(&digest)) {
+            return Err(Error::AuthFailed);
+        }
         let known = self
             .lock()
             .get(&digest)
@@ -136,6 +159,13 @@ impl Authenticator {
                 .acquire()
                 .await
                 .map_err(|_| StoreError::Closed)?;
+            // Concurrent first requests with the same key queue here; the
+            // first verifies it and the rest find it in the cache.
+            if let Some(p) = self.fresh(&digest) {
+                return Ok(p);
+            }
+            self.verifications
+                .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
             let hash = record.hash.clone();
             let presented = key.to_owned();
             if !crate::blocking::run(move || verify(&hash, &presented)).await {
@@ -161,6 +191,12 @@ impl Authenticator {
     pub fn is_verified(&self, key: &str) -> bool {
         let digest: [u8; 32] = Sha256::digest(key.as_bytes()).into();
         self.lock().contains_key(&digest)
+    }
+
+    #[cfg(test)]
+    fn verifications(&self) -> u64 {
+        self.verifications
+            .load(std::sync::atomic::Ordering::Relaxed)
     }
 
     fn fresh(&self, digest: &[u8; 32]) -> Option<Principal> {
@@ -220,10 +256,91 @@ mod tests {
         assert!(k.hash.starts_with("$argon2id$v=19$m=19456,t=2,p=1$"));
         assert!(!k.hash.contains(&k.api_key));
         assert!(verify(&k.hash, &k.api_key));
+        assert_eq!(k.tag, tag_of(&Sha256::digest(k.api_key.as_bytes()).into()));
         let mut wrong = k.api_key.clone();
         wrong.pop();
         wrong.push(if k.api_key.ends_with('0') { '1' } else { '0' });
         assert!(!verify(&k.hash, &wrong));
+    }
+
+    /// A server-side authenticator over a fresh database with one account.
+    async fn one_account() -> (tempfile::TempDir, Authenticator, String) {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("auth.db");
+        let p = path.clone();
+        let (store, key) = crate::blocking::run(move || {
+            let mut db = crate::store::Db::open(&p).unwrap();
+            let created = crate::admin::create_account(
+                &mut db,
+                "Auth",
+                None,
+                crate::domain::Money100(0),
+                None,
+            )
+            .unwrap();
+            (Store::open(&p, 2, None).unwrap(), created.api_key)
+        })
+        .await;
+        (
+            dir,
+            Authenticator::new(store, 1, Duration::from_secs(60)),
+            key,
+        )
+    }
+
+    /// The key with its secret replaced by `secret` (64 hex digits).
+    fn with_secret(key: &str, secret: &str) -> String {
+        format!("{}_{secret}", &key[..key.len() - 65])
+    }
+
+    #[tokio::test]
+    async fn wrong_keys_with_another_tag_never_reach_argon2() {
+        let (_dir, auth, key) = one_account().await;
+        let tag = tag_of(&Sha256::digest(key.as_bytes()).into());
+        let mut rng = rand::rng();
+        let mut refused = 0;
+        while refused < 20 {
+            let mut secret = [0u8; 32];
+            rng.fill_bytes(&mut secret);
+            let wrong = with_secret(&key, &hex::encode(secret));
+            if tag_of(&Sha256::digest(wrong.as_bytes()).into()) == tag {
+                continue;
+            }
+            assert!(matches!(
+                auth.authenticate(&wrong).await,
+                Err(Error::AuthFailed)
+            ));
+            refused += 1;
+        }
+        assert_eq!(auth.verifications(), 0);
+        // A wrong key that happens to share the tag is refused by Argon2.
+        let same_tag = (0u64..)
+            .map(|i| with_secret(&key, &format!("{:064x}", i)))
+            .find(|k| k != &key && tag_of(&Sha256::digest(k.as_bytes()).into()) == tag)
+            .unwrap();
+        assert!(matches!(
+            auth.authenticate(&same_tag).await,
+            Err(Error::AuthFailed)
+        ));
+        assert_eq!(auth.verifications(), 1);
+        assert!(auth.authenticate(&key).await.is_ok());
+        assert_eq!(auth.verifications(), 2);
+    }
+
+    #[tokio::test]
+    async fn concurrent_first_uses_of_a_key_verify_it_once() {
+        let (_dir, auth, key) = one_account().await;
+        let auth = Arc::new(auth);
+        let tasks: Vec<_> = (0..8)
+            .map(|_| {
+                let (auth, key) = (auth.clone(), key.clone());
+                tokio::spawn(async move { auth.authenticate(&key).await.is_ok() })
+            })
+            .collect();
+        for t in tasks {
+            assert!(t.await.unwrap());
+        }
+        assert_eq!(auth.verifications(), 1);
     }
 
     #[test]

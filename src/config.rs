@@ -40,6 +40,9 @@ pub struct Config {
     pub auth_failure_window: Duration,
     /// `/healthz` fails when the writer has been on one batch this long.
     pub writer_stall: Duration,
+    /// Keep read replies while the database is unchanged (see
+    /// `action/cache.rs`); off only to measure reads without it.
+    pub read_cache: bool,
 }
 
 impl Config {
@@ -63,6 +66,7 @@ impl Config {
             auth_failures: 20,
             auth_failure_window: Duration::from_secs(60),
             writer_stall: Duration::from_secs(10),
+            read_cache: true,
         }
     }
 }

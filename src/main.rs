@@ -107,6 +107,10 @@ struct ServeArgs {
     /// Seconds over which that burst refills.
     #[arg(long, env = "DIDGATE_AUTH_FAILURE_WINDOW", default_value_t = 60)]
     auth_failure_window: u64,
+    /// Run every read against the database instead of answering repeated
+    /// reads from memory while nothing has changed (for measurements).
+    #[arg(long, env = "DIDGATE_NO_READ_CACHE")]
+    no_read_cache: bool,
 }
 
 #[derive(Subcommand)]
@@ -353,6 +357,7 @@ fn serve(db: PathBuf, args: ServeArgs) -> Result<()> {
         config.reservation_minutes = args.reservation_minutes;
         config.auth_failures = args.auth_failures;
         config.auth_failure_window = Duration::from_secs(args.auth_failure_window.max(1));
+        config.read_cache = !args.no_read_cache;
         tracing::info!(%addr, db = %config.db_path.display(), "serving");
         let result = didgate::server::run(listener, config, shutdown_signal()).await;
         if let Some(path) = demo_db {

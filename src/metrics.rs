@@ -1,5 +1,5 @@
 //! Prometheus metrics: requests by action and code, request latency,
-//! commit batch sizes, and stock per area (read at scrape time).
+//! commit batch sizes and durations, and stock per area (read at scrape time).
 
 use prometheus_client::encoding::text::encode;
 use prometheus_client::metrics::counter::Counter;
@@ -15,6 +15,7 @@ pub struct Metrics {
     requests: Family<Labels, Counter>,
     latency: Histogram,
     batches: Histogram,
+    commits: Histogram,
     stock: Family<Labels, Gauge>,
 }
 
@@ -46,6 +47,19 @@ impl Metrics {
             "Mutations committed per write transaction",
             batches.clone(),
         );
+        // The disk's fsync latency shows here; 25 ms is the order latency
+        // budget, so it is a bucket boundary.
+        let commits = Histogram::new(
+            [
+                0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5,
+            ]
+            .into_iter(),
+        );
+        registry.register(
+            "commit_duration_seconds",
+            "Time of each COMMIT of the writer (WAL write and fsync)",
+            commits.clone(),
+        );
         let stock = Family::<Labels, Gauge>::default();
         registry.register("stock", "Numbers available now, per area", stock.clone());
         Metrics {
@@ -53,6 +67,7 @@ impl Metrics {
             requests,
             latency,
             batches,
+            commits,
             stock,
         }
     }
@@ -67,8 +82,9 @@ impl Metrics {
         self.latency.observe(seconds);
     }
 
-    pub fn batch(&self, jobs: usize) {
+    pub fn batch(&self, jobs: usize, took: std::time::Duration) {
         self.batches.observe(jobs as f64);
+        self.commits.observe(took.as_secs_f64());
     }
 
     /// The text exposition, with the stock gauges set from `stock`.
@@ -91,7 +107,7 @@ mod tests {
     fn renders_prometheus_text() {
         let m = super::Metrics::new();
         m.request("DID.ORDER", "OK", 0.002);
-        m.batch(3);
+        m.batch(3, std::time::Duration::from_millis(30));
         let text = m.render(&[("us-ny-718".into(), 10)]);
         assert!(
             text.contains(r#"didgate_requests_total{action="DID.ORDER",code="OK"} 1"#),
@@ -102,6 +118,14 @@ mod tests {
             "{text}"
         );
         assert!(text.contains("didgate_commit_batch_jobs_count 1"), "{text}");
+        assert!(
+            text.contains(r#"didgate_commit_duration_seconds_bucket{le="0.025"} 0"#),
+            "{text}"
+        );
+        assert!(
+            text.contains(r#"didgate_commit_duration_seconds_bucket{le="0.05"} 1"#),
+            "{text}"
+        );
         assert!(
             text.contains(r#"didgate_stock{area="us-ny-718"} 10"#),
             "{text}"

@@ -5,7 +5,7 @@
 use std::net::IpAddr;
 use std::sync::Arc;
 
-use crate::action::{self, Action, Params, Pending, Settings};
+use crate::action::{self, Action, Params, Pending, ReplyCache, Settings};
 use crate::api::{ApiRequest, Codec};
 use crate::auth::Authenticator;
 use crate::config::Config;
@@ -54,6 +54,7 @@ pub struct Service {
     auth: Authenticator,
     limiter: FailureLimiter,
     settings: Arc<Settings>,
+    cache: Option<Arc<ReplyCache>>,
 }
 
 impl Service {
@@ -63,6 +64,7 @@ impl Service {
             store,
             auth,
             limiter: FailureLimiter::new(config.auth_failures, config.auth_failure_window),
+            cache: config.read_cache.then(Arc::default),
             settings: Arc::new(Settings {
                 aging_secs: config.aging.as_secs().try_into().unwrap_or(i64::MAX),
                 reservation_default_minutes: config.reservation_minutes,
@@ -185,6 +187,7 @@ impl Service {
             request_id,
             action,
             settings: self.settings.clone(),
+            cache: self.cache.clone(),
         };
         action::run(action, params, pending).await
     }

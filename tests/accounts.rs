@@ -837,3 +837,24 @@ async fn history_cli_of_a_bad_number_fails_with_one_line() {
     }
     s.stop().await;
 }
+
+/// Keys created before schema version 4 have no tag: they must keep
+/// working (verified by Argon2 alone), and wrong keys for them must still
+/// fail.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn keys_without_a_tag_still_authenticate() {
+    let s = TestServer::start().await;
+    let k = s.new_account(10_000).await;
+    {
+        let conn = rusqlite::Connection::open(&s.db_path).unwrap();
+        let n = conn
+            .execute("UPDATE api_keys SET tag = NULL WHERE id = ?1", [&k.key_id])
+            .unwrap();
+        assert_eq!(n, 1);
+    }
+    s.call_as(&k.api_key, "ACCOUNT.GETBALANCE", &[]).await.ok();
+    let mut wrong = k.api_key.clone();
+    let last = wrong.pop().unwrap();
+    wrong.push(if last == '0' { '1' } else { '0' });
+    assert_auth_failed(s.call_as(&wrong, "ACCOUNT.GETBALANCE", &[]).await);
+}

@@ -8,6 +8,7 @@
 
 mod account_getbalance;
 mod areas_list;
+mod cache;
 mod countries_list;
 mod did_cancel;
 mod did_list;
@@ -28,6 +29,7 @@ use std::sync::Arc;
 
 use sha2::{Digest, Sha256};
 
+pub use cache::ReplyCache;
 pub use params::Params;
 
 use crate::api::Codec;
@@ -101,6 +103,22 @@ impl Action {
             .find(|a| a.name().eq_ignore_ascii_case(name))
     }
 
+    /// Read actions whose replies may be kept in the [`ReplyCache`]: those
+    /// that depend on nothing but the database, the account and the
+    /// parameters. `DID.SEARCH` is left out on purpose: its area snapshot
+    /// is its own in-memory index, and a cache per pattern would only hide
+    /// what a search costs.
+    fn is_cacheable(self) -> bool {
+        matches!(
+            self,
+            Self::CountriesList
+                | Self::StatesList
+                | Self::AreasList
+                | Self::DidList
+                | Self::AccountGetBalance
+        )
+    }
+
     /// Mutating actions honour `REQUEST_ID` and go through the writer.
     pub fn is_mutating(self) -> bool {
         !matches!(
@@ -136,6 +154,10 @@ pub struct Meta {
 }
 
 impl Meta {
+    fn is_empty(&self) -> bool {
+        self.request_id.is_none() && !self.test && self.ignored.is_empty()
+    }
+
     /// Adds the shared values (`REQUEST_ID`, `TEST`, `IGNORED_PARAMETERS`)
     /// after the action's own.
     fn decorate(&self, mut reply: Reply) -> Reply {
@@ -162,9 +184,41 @@ pub struct Ctx {
     pub settings: Arc<Settings>,
     codec: Arc<dyn Codec>,
     fingerprint: [u8; 32],
+    cache: Option<Arc<ReplyCache>>,
+    action: Action,
 }
 
 impl Ctx {
+    /// The reply of a read action: from the cache when the database has
+    /// not changed since it was made, otherwise from `fresh` (and kept).
+    async fn read_through(
+        &self,
+        fresh: impl std::future::Future<Output = Result<Reply, Error>>,
+    ) -> Result<Vec<u8>, Error> {
+        let cache = self.cache.as_deref().filter(|_| self.action.is_cacheable());
+        let reply = match cache {
+            Some(cache) => {
+                // Read before the query: a commit while it runs leaves the
+                // entry stale rather than wrongly fresh.
+                let version = self.store.version();
+                match cache.get(&self.fingerprint, version) {
+                    Some(hit) => hit,
+                    None => {
+                        let reply = Arc::new(fresh.await?);
+                        cache.put(self.fingerprint, version, reply.clone());
+                        reply
+                    }
+                }
+            }
+            None => Arc::new(fresh.await?),
+        };
+        Ok(if self.meta.is_empty() {
+            self.codec.render(&reply)
+        } else {
+            self.codec.render(&self.meta.decorate(Reply::clone(&reply)))
+        })
+    }
+
     /// Submits a mutation through the one mechanism every mutating action
     /// shares: `TEST=TRUE` rolls it back, `REQUEST_ID` makes it idempotent,
     /// and the reply is rendered in the writer so it can be stored with
@@ -217,6 +271,7 @@ pub(crate) struct Pending {
     pub request_id: Option<RequestId>,
     pub action: Action,
     pub settings: Arc<Settings>,
+    pub cache: Option<Arc<ReplyCache>>,
 }
 
 impl Pending {
@@ -232,6 +287,8 @@ impl Pending {
             },
             settings: self.settings,
             codec: self.codec,
+            cache: self.cache,
+            action: self.action,
         }
     }
 }
@@ -270,8 +327,7 @@ pub(crate) async fn run(
         ($module:ident) => {{
             let request = $module::parse(&mut params)?;
             let ctx = pending.finish(&params);
-            let reply = $module::execute(&ctx, request).await?;
-            Ok(ctx.codec.render(&ctx.meta.decorate(reply)))
+            ctx.read_through($module::execute(&ctx, request)).await
         }};
     }
     // A mutating action's reply is rendered by the writer (see `Ctx::mutate`).

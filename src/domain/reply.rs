@@ -29,6 +29,24 @@ pub enum Payload {
     },
 }
 
+impl Payload {
+    /// How many items (countries, areas, numbers...) the payload lists.
+    pub fn len(&self) -> usize {
+        match self {
+            Payload::None => 0,
+            Payload::Countries(v) => v.len(),
+            Payload::States(v) => v.len(),
+            Payload::Areas(v) => v.len(),
+            Payload::Dids(v) => v.len(),
+            Payload::Reservation { dids, .. } => dids.len(),
+        }
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}
+
 impl Reply {
     pub fn new(payload: Payload) -> Self {
         Self {

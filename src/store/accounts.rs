@@ -21,6 +21,9 @@ pub(super) struct AccountRow {
 #[derive(Debug, Clone)]
 pub struct KeyRecord {
     pub hash: String,
+    /// 16 bits of the key's SHA-256 (see `auth.rs`); `None` for keys made
+    /// before tags existed.
+    pub tag: Option<u16>,
     pub revoked: bool,
     pub principal: Principal,
 }
@@ -96,7 +99,7 @@ impl Reader<'_> {
             .conn
             .prepare_cached(
                 "SELECT k.hash, k.revoked_at IS NOT NULL OR a.deleted_at IS NOT NULL,
-                        a.id, a.number, a.root_id, a.email, a.signature_secret
+                        a.id, a.number, a.root_id, a.email, a.signature_secret, k.tag
                    FROM api_keys k JOIN accounts a ON a.id = k.account_id
                   WHERE k.id = ?1",
             )?
@@ -115,16 +118,18 @@ impl Reader<'_> {
                     r.get::<_, String>(3)?,
                     r.get(4)?,
                     signature.transpose()?,
+                    r.get::<_, Option<u16>>(7)?,
                 ))
             })
             .optional()?;
-        let Some((hash, revoked, account_id, number, root_id, signature)) = row else {
+        let Some((hash, revoked, account_id, number, root_id, signature, tag)) = row else {
             return Ok(None);
         };
         let account_number = AccountNumber::parse(&number)
             .map_err(|e| StoreError::Internal(format!("stored account number {e}")))?;
         Ok(Some(KeyRecord {
             hash,
+            tag,
             revoked,
             principal: Principal {
                 key_id: key_id.clone(),
@@ -179,7 +184,7 @@ impl Db {
         &mut self,
         account: &NewAccount,
         credit: Money100,
-        key: (&KeyId, &str),
+        key: (&KeyId, &str, u16),
         now: UnixTime,
     ) -> Result<AccountNumber, Error> {
         let tx = self
@@ -224,7 +229,7 @@ impl Db {
     pub fn create_key(
         &mut self,
         account: &AccountNumber,
-        key: (&KeyId, &str),
+        key: (&KeyId, &str, u16),
         now: UnixTime,
     ) -> Result<(), Error> {
         let tx = self
@@ -302,12 +307,12 @@ fn account_id(conn: &Connection, account: &AccountNumber) -> Result<i64, Error> 
 fn insert_key(
     conn: &Connection,
     account_id: i64,
-    (key_id, hash): (&KeyId, &str),
+    (key_id, hash, tag): (&KeyId, &str, u16),
     now: UnixTime,
 ) -> Result<(), Error> {
     conn.execute(
-        "INSERT INTO api_keys (id, account_id, hash, created_at) VALUES (?1, ?2, ?3, ?4)",
-        params![key_id.as_str(), account_id, hash, now],
+        "INSERT INTO api_keys (id, account_id, hash, tag, created_at) VALUES (?1, ?2, ?3, ?4, ?5)",
+        params![key_id.as_str(), account_id, hash, tag, now],
     )?;
     Ok(())
 }

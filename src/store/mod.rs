@@ -12,6 +12,7 @@ mod accounts;
 mod catalog;
 mod dids;
 mod history;
+mod housekeeper;
 mod inventory;
 pub mod migrate;
 mod mutation;
@@ -33,6 +34,7 @@ use crate::error::{Error, StoreError};
 
 pub use accounts::{KeyRecord, NewAccount};
 pub use history::HistoryEntry;
+pub use housekeeper::Version;
 pub use inventory::{CatalogRow, ImportStats, NumberRow};
 pub use mutation::{Mutation, Outcome};
 pub use numbers::{MoveSpec, NumberSpec, UpdateSpec};
@@ -101,6 +103,8 @@ pub struct Store {
 struct Inner {
     writer: writer::Handle,
     pool: read::Pool,
+    housekeeper: Arc<housekeeper::Housekeeper>,
+    version: Version,
 }
 
 impl Store {
@@ -124,10 +128,26 @@ impl Store {
             conn.busy_timeout(BUSY_TIMEOUT).map_err(StoreError::from)?;
             conns.push(conn);
         }
+        let version = Version::default();
+        let housekeeper = Arc::new(housekeeper::Housekeeper::start(&path, version.clone())?);
+        let after_commit: writer::AfterCommit = {
+            let (version, housekeeper) = (version.clone(), housekeeper.clone());
+            Box::new(move || {
+                version.bump();
+                housekeeper.committed();
+            })
+        };
         Ok(Store {
             inner: Arc::new(Inner {
-                writer: writer::Handle::start(db, on_batch)?,
+                writer: writer::Handle::start(
+                    db,
+                    on_batch,
+                    after_commit,
+                    housekeeper.catch_up.clone(),
+                )?,
                 pool: read::Pool::new(conns),
+                housekeeper,
+                version,
             }),
         })
     }
@@ -140,6 +160,17 @@ impl Store {
     {
         self.inner.pool.run(f).await
     }
+
+    /// The database's version: unchanged means nothing was committed since
+    /// (by us, or by another process more than [`Store::EXTERNAL_DELAY`]
+    /// ago).
+    pub fn version(&self) -> u64 {
+        self.inner.version.get()
+    }
+
+    /// How long a commit by another process (the CLI) may go unnoticed by
+    /// [`Store::version`].
+    pub const EXTERNAL_DELAY: Duration = housekeeper::Housekeeper::EVERY;
 
     /// Queues a mutation for the writer and waits until it is durable (or
     /// refused). `Ok` holds the rendered reply, fresh or replayed.
@@ -174,6 +205,8 @@ impl Store {
     /// waits for it to finish.
     pub async fn close(&self) {
         self.inner.writer.close().await;
+        let housekeeper = self.inner.housekeeper.clone();
+        let _ = tokio::task::spawn_blocking(move || housekeeper.stop()).await;
     }
 }
 

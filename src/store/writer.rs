@@ -26,8 +26,16 @@ const QUEUE: usize = 4096;
 /// How long idempotency records are kept (the contract promises 24 hours).
 pub const IDEMPOTENCY_RETENTION_SECS: i64 = 48 * 3600;
 
-/// Told the number of jobs in every committed batch (for metrics).
-pub type BatchObserver = Arc<dyn Fn(usize) + Send + Sync>;
+/// Told the number of jobs in every committed batch and how long its
+/// `COMMIT` took (writing the WAL and the fsync: where the disk shows).
+pub type BatchObserver = Arc<dyn Fn(usize, std::time::Duration) + Send + Sync>;
+
+/// Run after every commit, before any caller of the batch is answered.
+pub(super) type AfterCommit = Box<dyn Fn() + Send>;
+
+/// Raised by the housekeeper when the writer should finish a checkpoint
+/// between batches (see `housekeeper.rs`).
+pub(super) type CatchUp = Arc<std::sync::atomic::AtomicBool>;
 
 fn now_ms() -> i64 {
     std::time::SystemTime::now()
@@ -76,7 +84,19 @@ struct State {
 }
 
 impl Handle {
-    pub(super) fn start(db: Db, on_batch: Option<BatchObserver>) -> Result<Handle, StoreError> {
+    pub(super) fn start(
+        db: Db,
+        on_batch: Option<BatchObserver>,
+        after_commit: AfterCommit,
+        catch_up: CatchUp,
+    ) -> Result<Handle, StoreError> {
+        // Checkpoints are the housekeeper's job; the writer's own remains
+        // only as a bound on the WAL.
+        db.conn.pragma_update(
+            None,
+            "wal_autocheckpoint",
+            super::housekeeper::WRITER_AUTOCHECKPOINT,
+        )?;
         let (tx, rx) = mpsc::channel(QUEUE);
         let state = Arc::new(State {
             alive: AtomicBool::new(true),
@@ -86,7 +106,12 @@ impl Handle {
         let thread = std::thread::Builder::new()
             .name("didgate-writer".into())
             .spawn(move || {
-                run(db.conn, rx, &thread_state, on_batch.as_deref());
+                let hooks = Hooks {
+                    on_batch: on_batch.as_deref(),
+                    after_commit: &*after_commit,
+                    catch_up: &catch_up,
+                };
+                run(db.conn, rx, &thread_state, &hooks);
                 thread_state.alive.store(false, Ordering::SeqCst);
             })
             .map_err(|e| StoreError::Internal(format!("cannot start writer thread: {e}")))?;
@@ -132,12 +157,14 @@ impl Handle {
     }
 }
 
-fn run(
-    mut conn: Connection,
-    mut rx: mpsc::Receiver<Queued>,
-    state: &State,
-    on_batch: Option<&(dyn Fn(usize) + Send + Sync)>,
-) {
+/// What the writer tells, or asks, the rest of the store.
+struct Hooks<'a> {
+    on_batch: Option<&'a (dyn Fn(usize, std::time::Duration) + Send + Sync)>,
+    after_commit: &'a dyn Fn(),
+    catch_up: &'a std::sync::atomic::AtomicBool,
+}
+
+fn run(mut conn: Connection, mut rx: mpsc::Receiver<Queued>, state: &State, hooks: &Hooks<'_>) {
     let mut last_prune: UnixTime = 0;
     let mut batch = Vec::with_capacity(MAX_BATCH);
     while let Some(first) = rx.blocking_recv() {
@@ -155,10 +182,15 @@ fn run(
             last_prune = t;
         }
         let jobs = batch.len();
-        if commit_batch(&mut conn, &mut batch, t, prune) {
-            if let Some(observe) = on_batch {
-                observe(jobs);
+        if let Some(took) = commit_batch(&mut conn, &mut batch, t, prune, hooks.after_commit) {
+            if let Some(observe) = hooks.on_batch {
+                observe(jobs, took);
             }
+        }
+        // Every caller has its answer; the next batch waits for the few
+        // frames the housekeeper's checkpoint could not copy.
+        if hooks.catch_up.swap(false, Ordering::AcqRel) {
+            super::housekeeper::checkpoint(&conn);
         }
         state.busy_since.store(0, Ordering::SeqCst);
     }
@@ -166,18 +198,19 @@ fn run(
 
 /// Runs one batch in one transaction and answers every caller after the
 /// commit. If the transaction cannot begin or commit, every job in the
-/// batch is answered `UNAVAILABLE` and nothing of it is kept. Returns
-/// whether the batch was committed.
+/// batch is answered `UNAVAILABLE` and nothing of it is kept. Returns how
+/// long the `COMMIT` took if the batch was committed.
 fn commit_batch(
     conn: &mut Connection,
     batch: &mut Vec<Queued>,
     now: UnixTime,
     prune: bool,
-) -> bool {
+    after_commit: &dyn Fn(),
+) -> Option<std::time::Duration> {
     if let Err(e) = conn.execute_batch("BEGIN IMMEDIATE") {
         tracing::error!(error = %e, jobs = batch.len(), "cannot begin write transaction");
         fail_all(batch, &e);
-        return false;
+        return None;
     }
     let mut answers = Vec::with_capacity(batch.len());
     for queued in batch.drain(..) {
@@ -190,13 +223,18 @@ fn commit_batch(
             tracing::warn!(error = %e, "cannot prune idempotency records");
         }
     }
+    let started = std::time::Instant::now();
     match conn.execute_batch("COMMIT") {
         Ok(()) => {
+            let took = started.elapsed();
             tracing::debug!(jobs = answers.len(), "batch committed");
+            // Before the answers: a client that reads after hearing "done"
+            // must not be served a reply cached before this commit.
+            after_commit();
             for (reply, result) in answers {
                 let _ = reply.send(result);
             }
-            true
+            Some(took)
         }
         Err(e) => {
             tracing::error!(error = %e, jobs = answers.len(), "commit failed, batch rolled back");
@@ -204,7 +242,7 @@ fn commit_batch(
             for (reply, _) in answers {
                 let _ = reply.send(Err(StoreError::Unavailable(e.to_string()).into()));
             }
-            false
+            None
         }
     }
 }

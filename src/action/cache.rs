@@ -1,0 +1,122 @@
+//! Replies of read actions, kept while the database is unchanged.
+//!
+//! A read reply depends only on the database, the caller's account and the
+//! parameters. The store's version ([`crate::store::Store::version`])
+//! changes after every commit, before the committing callers are answered,
+//! so an entry made at the current version is exactly what a fresh read
+//! would return: a client never reads an answer older than its own write.
+//! Commits by another process (the CLI) are noticed within
+//! [`crate::store::Store::EXTERNAL_DELAY`].
+//!
+//! The point is the cost of a read, not its SQL: a cache hit skips the
+//! hand-off to a blocking thread and back, which costs more than the query
+//! itself (docs/PERFORMANCE.md). Group commit keeps hits likely even under
+//! orders: the version moves once per batch, not once per order.
+//!
+//! Memory is bounded by a weight (one per entry plus one per listed item);
+//! over the budget the whole cache is dropped, which is cheap and cannot be
+//! steered by a client into evicting one particular entry.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+
+use crate::domain::Reply;
+
+/// Total weight kept: about 10 MB of replies at most.
+const BUDGET: usize = 20_000;
+/// Replies with more items than this are not kept (large pages are rare
+/// and would crowd out everyone else's).
+const MAX_ITEMS: usize = 200;
+
+struct Entry {
+    version: u64,
+    reply: Arc<Reply>,
+}
+
+#[derive(Default)]
+pub struct ReplyCache {
+    inner: Mutex<Inner>,
+}
+
+#[derive(Default)]
+struct Inner {
+    entries: HashMap<[u8; 32], Entry>,
+    weight: usize,
+}
+
+impl ReplyCache {
+    /// The reply stored for `key` at `version`, if any.
+    pub fn get(&self, key: &[u8; 32], version: u64) -> Option<Arc<Reply>> {
+        let inner = self.inner.lock().unwrap_or_else(|p| p.into_inner());
+        let entry = inner.entries.get(key)?;
+        (entry.version == version).then(|| entry.reply.clone())
+    }
+
+    /// Keeps `reply`, computed from the database at `version` (read before
+    /// the query ran, so a commit during the query makes it stale at once).
+    pub fn put(&self, key: [u8; 32], version: u64, reply: Arc<Reply>) {
+        let items = reply.payload.len();
+        if items > MAX_ITEMS {
+            return;
+        }
+        let weight = 1 + items;
+        let mut inner = self.inner.lock().unwrap_or_else(|p| p.into_inner());
+        if inner.weight + weight > BUDGET {
+            inner.entries.clear();
+            inner.weight = 0;
+        }
+        let old = inner.entries.insert(key, Entry { version, reply });
+        inner.weight += weight;
+        if let Some(old) = old {
+            inner.weight -= 1 + old.reply.payload.len();
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::Payload;
+
+    fn reply(n: usize) -> Arc<Reply> {
+        let country = crate::domain::Country {
+            id: "US".into(),
+            name: "United States".into(),
+            has_states: true,
+            is_fax: false,
+            is_sms: false,
+        };
+        Arc::new(Reply::new(Payload::Countries(vec![country; n])))
+    }
+
+    #[test]
+    fn hits_only_at_the_version_it_was_made() {
+        let c = ReplyCache::default();
+        c.put([1; 32], 7, reply(1));
+        assert!(c.get(&[1; 32], 7).is_some());
+        assert!(c.get(&[1; 32], 8).is_none());
+        assert!(c.get(&[2; 32], 7).is_none());
+    }
+
+    #[test]
+    fn stays_within_its_budget() {
+        let c = ReplyCache::default();
+        c.put([0; 32], 1, reply(MAX_ITEMS + 1));
+        assert!(
+            c.get(&[0; 32], 1).is_none(),
+            "oversized replies are not kept"
+        );
+        for i in 0..BUDGET {
+            let mut key = [0; 32];
+            key[..8].copy_from_slice(&(i as u64).to_le_bytes());
+            c.put(key, 1, reply(3));
+            assert!(c.inner.lock().unwrap().weight <= BUDGET);
+        }
+        // Replacing an entry does not count it twice.
+        let c = ReplyCache::default();
+        for _ in 0..10 {
+            c.put([9; 32], 1, reply(3));
+        }
+        assert_eq!(c.inner.lock().unwrap().weight, 4);
+    }
+}

@@ -1,0 +1,217 @@
+//! The housekeeping thread: checkpoints the WAL off the writer thread and
+//! notices commits made by other processes.
+//!
+//! SQLite's automatic checkpoint runs inside the commit that crosses the
+//! threshold, on the writer thread, and ends with an fsync of the database
+//! file; every order queued behind that commit waits for it (this was the
+//! order p99, see docs/PERFORMANCE.md). Here the writer's automatic
+//! checkpoint is raised to a safety net ([`WRITER_AUTOCHECKPOINT`]) and this
+//! thread, on its own connection, runs a `PASSIVE` checkpoint after
+//! commits, at most every [`Housekeeper::every`]. A passive checkpoint
+//! never blocks the writer: the writer keeps appending to the WAL while
+//! pages are copied and the database file is synced.
+//!
+//! Under steady writes a checkpoint running beside the writer never quite
+//! catches up (the writer appends while it copies, so "all copied" is
+//! already out of date when it returns), and SQLite only starts the WAL
+//! over once every frame is copied. So when the WAL has grown past
+//! [`CATCH_UP_FRAMES`] the housekeeper raises [`Housekeeper::catch_up`]
+//! and the writer, between two batches and after answering its callers,
+//! copies the few frames that are left: one short checkpoint instead of
+//! the whole WAL's worth.
+//!
+//! The same connection watches `PRAGMA data_version`, which changes when
+//! any other connection commits: our writer, or the CLI crediting an
+//! account or importing inventory while the server runs. A change bumps
+//! the store's [`Version`], so cached read replies made before it are not
+//! served again.
+
+use std::path::Path;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Condvar, Mutex};
+use std::thread::JoinHandle;
+use std::time::Duration;
+
+use rusqlite::{Connection, OpenFlags};
+
+use crate::error::StoreError;
+
+/// The writer's own automatic checkpoint threshold, in pages: high enough
+/// that the housekeeper always gets there first, there so that the WAL
+/// still cannot grow without bound if this thread ever stops.
+pub(super) const WRITER_AUTOCHECKPOINT: i64 = 16_384;
+
+/// WAL size, in frames, past which the writer is asked to catch up (about
+/// SQLite's default automatic checkpoint).
+const CATCH_UP_FRAMES: i64 = 1_000;
+
+/// A counter of the database's states: it increases after every commit we
+/// make (before its callers are answered) and when another process's
+/// commit is noticed. Equal values mean nothing was committed in between.
+#[derive(Clone, Default)]
+pub struct Version(Arc<AtomicU64>);
+
+impl Version {
+    pub fn get(&self) -> u64 {
+        self.0.load(Ordering::Acquire)
+    }
+
+    pub(super) fn bump(&self) {
+        self.0.fetch_add(1, Ordering::AcqRel);
+    }
+}
+
+/// Wakes the housekeeper after commits and stops it on close.
+#[derive(Default)]
+struct Signal {
+    state: Mutex<(bool, bool)>, // (dirty, stop)
+    wake: Condvar,
+}
+
+pub(super) struct Housekeeper {
+    signal: Arc<Signal>,
+    /// Set when the writer should run a (short) checkpoint between batches.
+    pub(super) catch_up: Arc<AtomicBool>,
+    thread: Mutex<Option<JoinHandle<()>>>,
+}
+
+impl Housekeeper {
+    /// How often, at most, a checkpoint runs, and how often another
+    /// process's commits are looked for.
+    pub(super) const EVERY: Duration = Duration::from_millis(100);
+
+    pub(super) fn start(path: &Path, version: Version) -> Result<Housekeeper, StoreError> {
+        let conn = Connection::open_with_flags(
+            path,
+            OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+        )?;
+        conn.busy_timeout(super::BUSY_TIMEOUT)?;
+        let signal = Arc::new(Signal::default());
+        let catch_up = Arc::new(AtomicBool::new(false));
+        let (s, c) = (signal.clone(), catch_up.clone());
+        let thread = std::thread::Builder::new()
+            .name("didgate-housekeeper".into())
+            .spawn(move || run(&conn, &s, &version, &c))
+            .map_err(|e| StoreError::Internal(format!("cannot start housekeeper thread: {e}")))?;
+        Ok(Housekeeper {
+            signal,
+            catch_up,
+            thread: Mutex::new(Some(thread)),
+        })
+    }
+
+    /// Called by the writer after a commit: a checkpoint is due.
+    pub(super) fn committed(&self) {
+        let mut state = self.signal.state.lock().unwrap_or_else(|p| p.into_inner());
+        if !state.0 {
+            state.0 = true;
+            self.signal.wake.notify_one();
+        }
+    }
+
+    /// Stops the thread (after a last checkpoint) and waits for it.
+    pub(super) fn stop(&self) {
+        {
+            let mut state = self.signal.state.lock().unwrap_or_else(|p| p.into_inner());
+            state.1 = true;
+            self.signal.wake.notify_one();
+        }
+        if let Some(t) = self.thread.lock().unwrap_or_else(|p| p.into_inner()).take() {
+            let _ = t.join();
+        }
+    }
+}
+
+fn data_version(conn: &Connection) -> Option<i64> {
+    conn.query_row("PRAGMA data_version", [], |r| r.get(0)).ok()
+}
+
+fn run(conn: &Connection, signal: &Signal, version: &Version, catch_up: &AtomicBool) {
+    let mut seen = data_version(conn);
+    loop {
+        let (dirty, stop) = {
+            let state = signal.state.lock().unwrap_or_else(|p| p.into_inner());
+            let (mut state, _) = signal
+                .wake
+                .wait_timeout_while(state, Housekeeper::EVERY, |s| !s.0 && !s.1)
+                .unwrap_or_else(|p| p.into_inner());
+            let now = *state;
+            state.0 = false;
+            now
+        };
+        let current = data_version(conn);
+        if current != seen {
+            seen = current;
+            version.bump();
+        }
+        if (dirty || stop) && checkpoint(conn).is_some_and(|(log, _)| log >= CATCH_UP_FRAMES) {
+            catch_up.store(true, Ordering::Release);
+        }
+        if stop {
+            return;
+        }
+        // Pace checkpoints: the commits of the next interval are copied by
+        // one checkpoint (one fsync of the database file), not one each.
+        std::thread::sleep(Housekeeper::EVERY);
+    }
+}
+
+/// Runs a passive checkpoint on `conn`; returns the frames in the WAL and
+/// the frames copied so far.
+pub(super) fn checkpoint(conn: &Connection) -> Option<(i64, i64)> {
+    // (busy, frames in the WAL, frames copied); "busy" only means another
+    // checkpoint ran at the same time, and the next one catches up.
+    let done = conn.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |r| {
+        Ok((
+            r.get::<_, i64>(0)?,
+            r.get::<_, i64>(1)?,
+            r.get::<_, i64>(2)?,
+        ))
+    });
+    match done {
+        Ok((_, log, copied)) => {
+            tracing::trace!(log, copied, "checkpoint");
+            Some((log, copied))
+        }
+        // A full disk or a lock held by another process: the WAL keeps the
+        // data safe and the next commit asks again.
+        Err(e) => {
+            tracing::warn!(error = %e, "checkpoint failed; retrying after the next commit");
+            None
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn notices_commits_of_other_connections_and_checkpoints_them() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("h.db");
+        let other = super::super::Db::open(&path).unwrap();
+        let version = Version::default();
+        let keeper = Housekeeper::start(&path, version.clone()).unwrap();
+        let before = version.get();
+        other
+            .conn
+            .execute_batch("CREATE TABLE t (x); INSERT INTO t VALUES (1);")
+            .unwrap();
+        let deadline = std::time::Instant::now() + Duration::from_secs(5);
+        while version.get() == before {
+            assert!(std::time::Instant::now() < deadline, "commit not noticed");
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        keeper.committed();
+        keeper.stop();
+        // The last checkpoint copied the WAL into the database file.
+        let (log, copied): (i64, i64) = other
+            .conn
+            .query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |r| {
+                Ok((r.get(1)?, r.get(2)?))
+            })
+            .unwrap();
+        assert_eq!(log, copied);
+    }
+}
