@@ -49,12 +49,9 @@ impl Metrics {
         );
         // The disk's fsync latency shows here; 25 ms is the order latency
         // budget, so it is a bucket boundary.
-        let commits = Histogram::new(
-            [
-                0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5,
-            ]
-            .into_iter(),
-        );
+        let commits = Histogram::new([
+            0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5,
+        ]);
         registry.register(
             "commit_duration_seconds",
             "Time of each COMMIT of the writer (WAL write and fsync)",
