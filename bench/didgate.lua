@@ -18,6 +18,17 @@
 local threads = {}
 local thread_count = 0
 
+-- BENCH_PACE_MS: each connection waits a random time (exponential, this
+-- mean) after each reply before its next request, so the offered rate is
+-- about connections / (pace + latency) instead of as fast as possible.
+-- wrk times each request from its sending, so the pause is not latency.
+local pace_ms = tonumber(os.getenv("BENCH_PACE_MS") or "")
+if pace_ms then
+   function delay()
+      return math.floor(-math.log(1 - math.random()) * pace_ms + 0.5)
+   end
+end
+
 function setup(thread)
    thread:set("thread_index", thread_count)
    thread_count = thread_count + 1

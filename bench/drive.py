@@ -176,6 +176,8 @@ def main():
     ap.add_argument("--keys", default="")
     ap.add_argument("--key-mode", default="one")
     ap.add_argument("--request-id", default="")
+    ap.add_argument("--pace-ms", type=float, default=0,
+                    help="mean pause of each connection between requests (0: none, a closed loop)")
     ap.add_argument("--flood", default="")
     ap.add_argument("--flood-conns", type=int, default=64)
     ap.add_argument("--flood-rate", type=float, default=1000)
@@ -183,6 +185,8 @@ def main():
 
     env = dict(os.environ, BENCH_ACTION=args.action, BENCH_PARAMS=args.params, BENCH_VARY=args.vary,
                BENCH_KEYS=args.keys, BENCH_KEY_MODE=args.key_mode)
+    if args.pace_ms > 0:
+        env["BENCH_PACE_MS"] = f"{args.pace_ms:g}"
     if args.warmup > 0:
         if args.request_id:
             env["BENCH_REQUEST_ID"] = f"{args.request_id}-warm"
@@ -211,6 +215,7 @@ def main():
         "vary": args.vary,
         "key_mode": args.key_mode,
         "request_id": bool(args.request_id),
+        "pace_ms": args.pace_ms,
         "threads": args.threads,
         "conns": args.conns,
         "requests": r["requests"],
@@ -235,7 +240,8 @@ def main():
         "server_memory_mib": proc_memory_mib(args.server_pid),
         "flood": flood_result,
         "command": " ".join(shlex.quote(c) for c in cmd),
-        "env": {k: env[k] for k in ("BENCH_ACTION", "BENCH_PARAMS", "BENCH_VARY", "BENCH_KEY_MODE")},
+        "env": {k: env[k] for k in ("BENCH_ACTION", "BENCH_PARAMS", "BENCH_VARY", "BENCH_KEY_MODE", "BENCH_PACE_MS")
+                if k in env},
     }
     os.makedirs(args.out, exist_ok=True)
     with open(os.path.join(args.out, f"{args.name}.json"), "w") as f:

@@ -92,6 +92,11 @@ read_scenario("areas_one")
 read_scenario("areas_rotate", "areas_one")
 read_scenario("list_one")
 read_scenario("list_rotate", "list_one")
+for name in ("areas_nocache", "list_nocache"):
+    r = load(name)
+    if r:
+        ratio = r["rps"] / a_rps if a_rps else None
+        wrk_row(r, "(a)", ratio, "informative: every read goes to SQLite", "")
 
 s = load("search_c64")
 if s:
@@ -107,13 +112,27 @@ if s1:
     wrk_row(s1, "", None, "p50 ≤ 5 ms (unloaded)", met(ok1))
 
 o = load("order")
+fs = load("fsync")
+commits = load("order_commits")
 if o:
     ratio = o["rps"] / b_best if b_best else None
-    ok = ratio is not None and ratio >= 2 and o["p99_ms"] <= 25 and set(o["codes"]) <= {"OK"}
+    ok_rate = ratio is not None and ratio >= 2 and set(o["codes"]) <= {"OK"}
+    ok = ok_rate and o["p99_ms"] <= 25
+    disk = ""
+    if commits:
+        disk += (f"; during the run {commits['over_25ms']} of {commits['commits']:,} commits took over 25 ms "
+                 f"on their own ({commits['over_100ms']} over 100 ms)")
+    if fs:
+        disk += (f"; disk probe: {fs['over_25ms']} fsyncs over 25 ms in {fs['seconds']:.0f} s, max "
+                 f"{fs['max_ms']:.0f} ms, stalled beyond 25 ms {fs['stalled_share'] * 100:.1f}% of the time")
     verdicts.append(("DID.ORDER QUANTITY=1, durable: ≥ 2 × (b), p99 ≤ 25 ms, no errors",
                      f"{ratio:.2f} × (b) ({o['rps']:,.0f} vs {b_best:,.0f} tx/s), p99 {o['p99_ms']:.2f} ms, "
-                     f"{codes_text(o['codes'])}", ok))
-    wrk_row(o, "(b) best", ratio, "≥ 2 × (b), p99 ≤ 25 ms, only OK", met(ok))
+                     f"{codes_text(o['codes'])}{disk}", ok))
+    result = met(ok) if ok or not ok_rate else "**rate met; p99 not met**"
+    wrk_row(o, "(b) best", ratio, "≥ 2 × (b), p99 ≤ 25 ms, only OK", result)
+    if commits:
+        rows[-1][4] += (f"; commits {commits['commits']:,}, over 25 ms: {commits['over_25ms']}, "
+                        f"over 100 ms: {commits['over_100ms']}")
 so = load("order_stockout")
 chk = load("stockout_check")
 if so and chk:
@@ -192,6 +211,10 @@ out = [BEGIN, "", f"Run of {machine.get('date', '?')}, commit `{machine.get('com
 for k in ("nproc", "cpu", "memory", "disk", "kernel", "os", "rustc", "wrk", "load_before"):
     if k in machine:
         out.append(f"{k:<12} {machine[k]}")
+if fs:
+    out.append(f"{'fsync':<12} paced {fs['rate']:.0f}/s x 4 KiB for {fs['seconds']:.0f} s: p50 {fs['p50_ms']:.2f} ms, "
+               f"p99 {fs['p99_ms']:.2f} ms, max {fs['max_ms']:.0f} ms, {fs['over_25ms']} over 25 ms, "
+               f"stalled beyond 25 ms {fs['stalled_share'] * 100:.1f}% of the time")
 out += ["```", "", "### Results", "", *table, "", "### Target checks (automatic)", ""]
 out += [f"- {'met' if ok else 'NOT MET'}: {what} (measured: {measured})" for what, measured, ok in verdicts]
 out += ["", "### Setup", ""]

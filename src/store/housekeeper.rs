@@ -86,12 +86,15 @@ impl Housekeeper {
             OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX,
         )?;
         conn.busy_timeout(super::BUSY_TIMEOUT)?;
+        // Read here, not in the thread: a commit made right after `start`
+        // returns must count as a change.
+        let seen = data_version(&conn);
         let signal = Arc::new(Signal::default());
         let catch_up = Arc::new(AtomicBool::new(false));
         let (s, c) = (signal.clone(), catch_up.clone());
         let thread = std::thread::Builder::new()
             .name("didgate-housekeeper".into())
-            .spawn(move || run(&conn, &s, &version, &c))
+            .spawn(move || run(&conn, seen, &s, &version, &c))
             .map_err(|e| StoreError::Internal(format!("cannot start housekeeper thread: {e}")))?;
         Ok(Housekeeper {
             signal,
@@ -126,8 +129,13 @@ fn data_version(conn: &Connection) -> Option<i64> {
     conn.query_row("PRAGMA data_version", [], |r| r.get(0)).ok()
 }
 
-fn run(conn: &Connection, signal: &Signal, version: &Version, catch_up: &AtomicBool) {
-    let mut seen = data_version(conn);
+fn run(
+    conn: &Connection,
+    mut seen: Option<i64>,
+    signal: &Signal,
+    version: &Version,
+    catch_up: &AtomicBool,
+) {
     loop {
         let (dirty, stop) = {
             let state = signal.state.lock().unwrap_or_else(|p| p.into_inner());

@@ -11,6 +11,7 @@
 mod accounts;
 mod catalog;
 mod dids;
+mod grams;
 mod history;
 mod housekeeper;
 mod inventory;
@@ -168,9 +169,11 @@ impl Store {
         self.inner.version.get()
     }
 
-    /// How long a commit by another process (the CLI) may go unnoticed by
-    /// [`Store::version`].
-    pub const EXTERNAL_DELAY: Duration = housekeeper::Housekeeper::EVERY;
+    /// How long a commit by another process (the CLI) normally goes
+    /// unnoticed by [`Store::version`]: the housekeeper looks at least every
+    /// two of its periods (a wait, then a pause after a checkpoint), unless
+    /// a checkpoint is slow.
+    pub const EXTERNAL_DELAY: Duration = Duration::from_millis(200);
 
     /// Queues a mutation for the writer and waits until it is durable (or
     /// refused). `Ok` holds the rendered reply, fresh or replayed.

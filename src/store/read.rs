@@ -67,16 +67,30 @@ impl Pool {
             impl Drop for Return<'_> {
                 fn drop(&mut self) {
                     if let Some(c) = self.1.take() {
+                        // After a panic in `f` the read transaction may
+                        // still be open; the next user must not inherit it.
+                        if !c.is_autocommit() {
+                            let _ = c.execute_batch("ROLLBACK");
+                        }
                         self.0.lock().unwrap_or_else(|p| p.into_inner()).push(c);
                     }
                 }
             }
             let guard = Return(&conns, Some(conn));
             let conn = guard.1.as_ref().expect("connection present");
+            // One read transaction for the whole read: every statement sees
+            // the same snapshot, and the WAL read lock (an fcntl each way)
+            // is taken once instead of once per statement.
+            conn.execute_batch("BEGIN")?;
             let result = f(&Reader {
                 conn,
                 search_cache: Some(&cache),
             });
+            // Ending a read transaction only releases its lock; if even that
+            // fails, the connection is not returned in a transaction.
+            if conn.execute_batch("COMMIT").is_err() && !conn.is_autocommit() {
+                let _ = conn.execute_batch("ROLLBACK");
+            }
             drop(guard);
             drop(permit);
             result
