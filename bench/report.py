@@ -72,12 +72,22 @@ def read_scenario(name, one_name=None):
         return None
     ok_codes = set(r["codes"]) <= {"OK"} and not any(r["socket_errors"].values())
     if one_name is None:
+        # Throughput at saturation (closed loop); p99 at the target rate
+        # (paced to 0.6 x (a)), where it measures service, not queueing.
         ratio = r["rps"] / a_rps if a_rps else None
-        ok = ratio is not None and ratio >= 0.6 and r["p99_ms"] <= 5 and ok_codes
-        target = "≥ 0.60 × (a), p99 ≤ 5 ms"
+        paced = load(name.replace("_one", "_paced"))
+        p99 = paced["p99_ms"] if paced else r["p99_ms"]
+        paced_ok = paced is None or (set(paced["codes"]) <= {"OK"} and paced["rps"] >= 0.55 * a_rps)
+        ok = ratio is not None and ratio >= 0.6 and p99 <= 5 and ok_codes and paced_ok
+        target = "≥ 0.60 × (a); p99 ≤ 5 ms at 0.6 × (a)"
+        paced_text = (f"; paced at {paced['rps']:,.0f} req/s ({paced['rps'] / a_rps:.2f} × (a)): p50 "
+                      f"{paced['p50_ms']:.2f} ms, p99 {paced['p99_ms']:.2f} ms" if paced else "")
         verdicts.append((f"{r['label']}: ≥ 60% of (a), p99 ≤ 5 ms",
-                         f"{ratio:.2f} × (a) ({r['rps']:,.0f} vs {a_rps:,.0f} req/s), p99 {r['p99_ms']:.2f} ms", ok))
+                         f"{ratio:.2f} × (a) ({r['rps']:,.0f} vs {a_rps:,.0f} req/s), p99 at saturation "
+                         f"{r['p99_ms']:.2f} ms{paced_text}", ok))
         wrk_row(r, "(a)", ratio, target, met(ok))
+        if paced:
+            wrk_row(paced, "(a)", paced["rps"] / a_rps, "p99 ≤ 5 ms", met(paced["p99_ms"] <= 5 and paced_ok))
     else:
         one = load(one_name)
         ratio = r["rps"] / one["rps"] if one else None
@@ -99,11 +109,17 @@ for name in ("areas_nocache", "list_nocache"):
         wrk_row(r, "(a)", ratio, "informative: every read goes to SQLite", "")
 
 s = load("search_c64")
+sp = load("search_paced")
 if s:
     ok = s["p50_ms"] <= 5 and set(s["codes"]) <= {"OK"}
-    verdicts.append(("DID.SEARCH CONTAINS, 1,000,000-number area: p50 ≤ 5 ms (64 connections)",
+    verdicts.append(("DID.SEARCH CONTAINS, 1,000,000-number area: p50 ≤ 5 ms (64 connections, saturated)",
                      f"p50 {s['p50_ms']:.2f} ms at {s['rps']:,.0f} req/s", ok))
-    wrk_row(s, "", None, "p50 ≤ 5 ms", met(ok))
+    wrk_row(s, "", None, "p50 ≤ 5 ms (saturated: queueing)", met(ok))
+if sp:
+    okp = sp["p50_ms"] <= 5 and set(sp["codes"]) <= {"OK"}
+    verdicts.append(("DID.SEARCH CONTAINS, 64 connections at half the saturated rate: p50 ≤ 5 ms",
+                     f"p50 {sp['p50_ms']:.2f} ms, p99 {sp['p99_ms']:.2f} ms at {sp['rps']:,.0f} req/s", okp))
+    wrk_row(sp, "", None, "p50 ≤ 5 ms", met(okp))
 s1 = load("search_c1")
 if s1:
     ok1 = s1["p50_ms"] <= 5

@@ -9,6 +9,11 @@
 //! Argon2 work is bounded by a semaphore so a flood of wrong keys queues
 //! behind itself instead of starving the machine.
 //!
+//! Key rows themselves are kept in memory while the store's version is
+//! unchanged (no commit since they were read, by us or by the CLI), so a
+//! re-check of a busy key, or a wrong key for a real key id, costs no
+//! database read either.
+//!
 //! Each key row also stores a tag: 16 bits of the key's SHA-256. A
 //! presented key whose tag differs is refused before Argon2, so a flood of
 //! random wrong keys (even for real key ids) costs a row read each, not a
@@ -114,6 +119,9 @@ pub struct Authenticator {
     recheck: Duration,
     /// Argon2 verifications run so far.
     verifications: std::sync::atomic::AtomicU64,
+    /// Key rows (or their absence) by key id, with the store version they
+    /// were read at. Wrong key ids can fill it, so it has the same bound.
+    records: Mutex<HashMap<KeyId, (u64, Option<crate::store::KeyRecord>)>>,
 }
 
 impl Authenticator {
@@ -127,6 +135,7 @@ impl Authenticator {
             hashing: Arc::new(Semaphore::new(parallel_hashes.max(1))),
             recheck,
             verifications: Default::default(),
+            records: Mutex::new(HashMap::new()),
         }
     }
 
@@ -138,8 +147,7 @@ impl Authenticator {
         if let Some(p) = self.fresh(&digest) {
             return Ok(p);
         }
-        let id = key_id.clone();
-        let record = self.store.read(move |r| r.key_record(&id)).await?;
+        let record = self.record(&key_id).await?;
         let Some(record) = record.filter(|r| !r.revoked) else {
             self.forget(&digest);
             return Err(Error::AuthFailed);
@@ -184,6 +192,30 @@ impl Authenticator {
             },
         );
         Ok(record.principal)
+    }
+
+    /// The row of `key_id`, from memory if nothing was committed since it
+    /// was read.
+    async fn record(&self, key_id: &KeyId) -> Result<Option<crate::store::KeyRecord>, Error> {
+        // Read before the query: a commit while it runs makes the entry
+        // stale at once rather than wrongly current.
+        let version = self.store.version();
+        {
+            let records = self.records.lock().unwrap_or_else(|p| p.into_inner());
+            if let Some((v, record)) = records.get(key_id) {
+                if *v == version {
+                    return Ok(record.clone());
+                }
+            }
+        }
+        let id = key_id.clone();
+        let record = self.store.read(move |r| r.key_record(&id)).await?;
+        let mut records = self.records.lock().unwrap_or_else(|p| p.into_inner());
+        if records.len() >= CACHE_LIMIT {
+            records.clear();
+        }
+        records.insert(key_id.clone(), (version, record.clone()));
+        Ok(record)
     }
 
     /// Whether `key` was verified before and is still cached: a cheap test
