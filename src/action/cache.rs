@@ -1,7 +1,7 @@
 //! Replies of read actions, kept while the database is unchanged.
 //!
 //! A read reply depends only on the database, the caller's account and the
-//! parameters. The store's version ([`crate::store::Store::version`])
+//! parameters (the catalog's not even on the account). The store's version ([`crate::store::Store::version`])
 //! changes after every commit, before the committing callers are answered,
 //! so an entry made at the current version is exactly what a fresh read
 //! would return: a client never reads an answer older than its own write.
@@ -22,8 +22,9 @@ use std::sync::{Arc, Mutex};
 
 use crate::domain::Reply;
 
-/// Total weight kept: about 10 MB of replies at most.
-const BUDGET: usize = 20_000;
+/// Total weight kept: about 20 MB of replies at most; room for a page of
+/// ten numbers for each of 3,000 busy accounts.
+const BUDGET: usize = 40_000;
 /// Replies with more items than this are not kept (large pages are rare
 /// and would crowd out everyone else's).
 const MAX_ITEMS: usize = 200;

@@ -184,6 +184,7 @@ pub struct Ctx {
     pub settings: Arc<Settings>,
     codec: Arc<dyn Codec>,
     fingerprint: [u8; 32],
+    cache_key: [u8; 32],
     cache: Option<Arc<ReplyCache>>,
     action: Action,
 }
@@ -201,11 +202,11 @@ impl Ctx {
                 // Read before the query: a commit while it runs leaves the
                 // entry stale rather than wrongly fresh.
                 let version = self.store.version();
-                match cache.get(&self.fingerprint, version) {
+                match cache.get(&self.cache_key, version) {
                     Some(hit) => hit,
                     None => {
                         let reply = Arc::new(fresh.await?);
-                        cache.put(self.fingerprint, version, reply.clone());
+                        cache.put(self.cache_key, version, reply.clone());
                         reply
                     }
                 }
@@ -278,6 +279,7 @@ impl Pending {
     fn finish(self, params: &Params) -> Ctx {
         Ctx {
             fingerprint: fingerprint(self.action, &self.principal, params),
+            cache_key: cache_key(self.action, &self.principal, params),
             store: self.store,
             principal: self.principal,
             meta: Meta {
@@ -297,6 +299,21 @@ impl Pending {
 /// account and every parameter except `SIGNATURE` (which may be recomputed
 /// by a retrying client), in a canonical order.
 fn fingerprint(action: Action, principal: &Principal, params: &Params) -> [u8; 32] {
+    digest(action, Some(principal.account_id), params)
+}
+
+/// The key of a read's reply in the [`ReplyCache`]: the fingerprint, but
+/// without the account for the catalog, which is the same for everyone
+/// (so 1,000 accounts listing the same areas share one entry).
+fn cache_key(action: Action, principal: &Principal, params: &Params) -> [u8; 32] {
+    let account = match action {
+        Action::CountriesList | Action::StatesList | Action::AreasList => None,
+        _ => Some(principal.account_id),
+    };
+    digest(action, account, params)
+}
+
+fn digest(action: Action, account: Option<i64>, params: &Params) -> [u8; 32] {
     let mut items: Vec<&(String, String)> = params
         .all()
         .iter()
@@ -306,7 +323,9 @@ fn fingerprint(action: Action, principal: &Principal, params: &Params) -> [u8; 3
     let mut h = Sha256::new();
     h.update(action.name().as_bytes());
     h.update([0]);
-    h.update(principal.account_id.to_le_bytes());
+    if let Some(account) = account {
+        h.update(account.to_le_bytes());
+    }
     for (n, v) in items {
         h.update(n.as_bytes());
         h.update([0]);
@@ -360,6 +379,37 @@ pub(crate) async fn run(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn principal(account_id: i64) -> Principal {
+        Principal {
+            key_id: crate::domain::KeyId::parse("0123456789abcdef").unwrap(),
+            account_id,
+            account_number: crate::domain::AccountNumber::parse("1000000001").unwrap(),
+            root_id: account_id,
+            signature: None,
+        }
+    }
+
+    #[test]
+    fn catalog_replies_are_shared_and_account_replies_are_not() {
+        let params = Params::new(vec![("STATE_ID".into(), "US-CA".into())]);
+        let (a, b) = (principal(1), principal(2));
+        let areas = Action::AreasList;
+        assert_eq!(cache_key(areas, &a, &params), cache_key(areas, &b, &params));
+        for action in [Action::DidList, Action::AccountGetBalance] {
+            assert_ne!(
+                cache_key(action, &a, &params),
+                cache_key(action, &b, &params)
+            );
+        }
+        // Idempotency always tells accounts apart.
+        assert_ne!(
+            fingerprint(areas, &a, &params),
+            fingerprint(areas, &b, &params)
+        );
+        let other = Params::new(vec![("STATE_ID".into(), "US-NY".into())]);
+        assert_ne!(cache_key(areas, &a, &params), cache_key(areas, &a, &other));
+    }
 
     #[test]
     fn names_round_trip_case_insensitively() {
