@@ -24,13 +24,13 @@ machine (other = busy - server - wrk - flood) is visible. Keys are read from
 --keys and never printed.
 """
 import argparse
-import http.client
 import json
 import os
 import random
 import re
 import resource
 import shlex
+import socket
 import subprocess
 import sys
 import threading
@@ -83,6 +83,9 @@ def run_wrk(args, duration, env):
     return cmd, json.loads(m.group(1)), usage.ru_utime + usage.ru_stime
 
 
+CODE = re.compile(rb'NAME="ERROR_CODE">([A-Z_]+)<')
+
+
 class Flood:
     """Wrong keys from many threads until stopped."""
 
@@ -107,7 +110,43 @@ class Flood:
                 '</USERKEY></USERTOKEN><ACTION NAME="ANVEO.AREAS.LIST">'
                 '<PARAMETER NAME="STATE_ID">US-CA</PARAMETER></ACTION></REQUEST>')
 
+    def request_bytes(self, rng):
+        body = self.envelope(rng).encode()
+        return (b"POST /api/v3.asp HTTP/1.1\r\nHost: " + self.host.encode() +
+                b"\r\nContent-Type: application/xml\r\nContent-Length: " + str(len(body)).encode() +
+                b"\r\n\r\n" + body)
+
+    @staticmethod
+    def read_reply(sock, buf):
+        """One HTTP/1.1 reply from `sock` (bytes already read in `buf`):
+        (status, body, rest of buf, whether the server closes)."""
+        while b"\r\n\r\n" not in buf:
+            chunk = sock.recv(65536)
+            if not chunk:
+                raise OSError("connection closed")
+            buf += chunk
+        head, _, buf = buf.partition(b"\r\n\r\n")
+        lines = head.split(b"\r\n")
+        status = int(lines[0].split()[1])
+        length, close = 0, False
+        for line in lines[1:]:
+            name, _, value = line.partition(b":")
+            name = name.strip().lower()
+            if name == b"content-length":
+                length = int(value)
+            elif name == b"connection" and value.strip().lower() == b"close":
+                close = True
+        while len(buf) < length:
+            chunk = sock.recv(65536)
+            if not chunk:
+                raise OSError("connection closed")
+            buf += chunk
+        return status, buf[:length], buf[length:], close
+
     def worker(self):
+        # Raw sockets and prebuilt requests rather than http.client: the
+        # flood client shares the two cores with the server and wrk, so
+        # its own CPU use would count as the server's slowdown.
         rng = random.Random()
         # Each thread paces itself to rate/conns requests a second (it falls
         # behind, and sends as fast as the server answers, when replies are slow).
@@ -122,8 +161,10 @@ class Flood:
             else:
                 source, per_conn = "127.0.0.1", 1_000_000
             try:
-                conn = http.client.HTTPConnection(self.host, self.port, timeout=30,
-                                                  source_address=(source, 0))
+                sock = socket.create_connection((self.host, self.port), timeout=30,
+                                                source_address=(source, 0))
+                sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+                buf = b""
                 for _ in range(per_conn):
                     if self.stop.is_set():
                         break
@@ -131,16 +172,14 @@ class Flood:
                     if wait > 0:
                         time.sleep(wait)
                     due = max(due + interval, time.monotonic() - interval)
-                    conn.request("POST", "/api/v3.asp", self.envelope(rng),
-                                 {"Content-Type": "application/xml"})
-                    resp = conn.getresponse()
-                    body = resp.read()
-                    m = re.search(rb'NAME="ERROR_CODE">([A-Z_]+)<', body)
-                    self.count(m.group(1).decode() if m else f"HTTP_{resp.status}")
-                    if resp.will_close:
+                    sock.sendall(self.request_bytes(rng))
+                    status, body, buf, close = self.read_reply(sock, buf)
+                    m = CODE.search(body)
+                    self.count(m.group(1).decode() if m else f"HTTP_{status}")
+                    if close:
                         break
-                conn.close()
-            except (OSError, http.client.HTTPException):
+                sock.close()
+            except OSError:
                 self.count("socket_error")
                 time.sleep(0.01)
 
@@ -178,6 +217,9 @@ def main():
     ap.add_argument("--request-id", default="")
     ap.add_argument("--pace-ms", type=float, default=0,
                     help="mean pause of each connection between requests (0: none, a closed loop)")
+    ap.add_argument("--target-rps", type=float, default=0,
+                    help="pace the connections to offer about this many requests/s in all; the pause is "
+                         "calibrated during the warm-up (which must be at least 1 s)")
     ap.add_argument("--flood", default="")
     ap.add_argument("--flood-conns", type=int, default=64)
     ap.add_argument("--flood-rate", type=float, default=1000)
@@ -185,12 +227,22 @@ def main():
 
     env = dict(os.environ, BENCH_ACTION=args.action, BENCH_PARAMS=args.params, BENCH_VARY=args.vary,
                BENCH_KEYS=args.keys, BENCH_KEY_MODE=args.key_mode)
+    if args.target_rps > 0:
+        # A connection's cycle is its pause plus the reply's latency plus
+        # wrk's timer overhead; the pause alone would offer too little.
+        args.pace_ms = args.conns * 1000 / args.target_rps
     if args.pace_ms > 0:
         env["BENCH_PACE_MS"] = f"{args.pace_ms:g}"
     if args.warmup > 0:
         if args.request_id:
             env["BENCH_REQUEST_ID"] = f"{args.request_id}-warm"
-        run_wrk(args, int(max(1, args.warmup)), env)
+        warm = int(max(1, args.warmup))
+        _, w, _ = run_wrk(args, warm, env)
+        if args.target_rps > 0 and w["requests"] > 0:
+            achieved = w["requests"] / warm
+            overhead = args.conns * 1000 / achieved - args.pace_ms
+            args.pace_ms = max(0.0, args.conns * 1000 / args.target_rps - overhead)
+            env["BENCH_PACE_MS"] = f"{args.pace_ms:g}"
     if args.request_id:
         env["BENCH_REQUEST_ID"] = args.request_id
     flood = None
@@ -216,6 +268,7 @@ def main():
         "key_mode": args.key_mode,
         "request_id": bool(args.request_id),
         "pace_ms": args.pace_ms,
+        "target_rps": args.target_rps,
         "threads": args.threads,
         "conns": args.conns,
         "requests": r["requests"],

@@ -66,6 +66,11 @@ for r in raw:
                  "", "", "", "", "", "", "best of the three is (b)" if r["tx_per_s"] == b_best else "", ""])
 
 
+def reached(paced):
+    """Whether a paced run offered (and was answered at) its target rate."""
+    return paced["rps"] >= 0.95 * paced.get("target_rps", 0)
+
+
 def read_scenario(name, one_name=None):
     r = load(name)
     if not r:
@@ -77,7 +82,7 @@ def read_scenario(name, one_name=None):
         ratio = r["rps"] / a_rps if a_rps else None
         paced = load(name.replace("_one", "_paced"))
         p99 = paced["p99_ms"] if paced else r["p99_ms"]
-        paced_ok = paced is None or (set(paced["codes"]) <= {"OK"} and paced["rps"] >= 0.55 * a_rps)
+        paced_ok = paced is None or (set(paced["codes"]) <= {"OK"} and reached(paced))
         ok = ratio is not None and ratio >= 0.6 and p99 <= 5 and ok_codes and paced_ok
         target = "≥ 0.60 × (a); p99 ≤ 5 ms at 0.6 × (a)"
         paced_text = (f"; paced at {paced['rps']:,.0f} req/s ({paced['rps'] / a_rps:.2f} × (a)): p50 "
@@ -116,7 +121,7 @@ if s:
                      f"p50 {s['p50_ms']:.2f} ms at {s['rps']:,.0f} req/s", ok))
     wrk_row(s, "", None, "p50 ≤ 5 ms (saturated: queueing)", met(ok))
 if sp:
-    okp = sp["p50_ms"] <= 5 and set(sp["codes"]) <= {"OK"}
+    okp = sp["p50_ms"] <= 5 and set(sp["codes"]) <= {"OK"} and reached(sp)
     verdicts.append(("DID.SEARCH CONTAINS, 64 connections at half the saturated rate: p50 ≤ 5 ms",
                      f"p50 {sp['p50_ms']:.2f} ms, p99 {sp['p99_ms']:.2f} ms at {sp['rps']:,.0f} req/s", okp))
     wrk_row(sp, "", None, "p50 ≤ 5 ms", met(okp))
@@ -133,7 +138,11 @@ commits = load("order_commits")
 if o:
     ratio = o["rps"] / b_best if b_best else None
     ok_rate = ratio is not None and ratio >= 2 and set(o["codes"]) <= {"OK"}
-    ok = ok_rate and o["p99_ms"] <= 25
+    op = load("order_paced")
+    # p99 at the target rate when the paced run reached it; otherwise the
+    # target rate is saturation and the closed loop's p99 is the figure.
+    p99 = op["p99_ms"] if op and reached(op) and set(op["codes"]) <= {"OK"} else o["p99_ms"]
+    ok = ok_rate and p99 <= 25
     disk = ""
     if commits:
         disk += (f"; during the run {commits['over_25ms']} of {commits['commits']:,} commits took over 25 ms "
@@ -141,14 +150,19 @@ if o:
     if fs:
         disk += (f"; disk probe: {fs['over_25ms']} fsyncs over 25 ms in {fs['seconds']:.0f} s, max "
                  f"{fs['max_ms']:.0f} ms, stalled beyond 25 ms {fs['stalled_share'] * 100:.1f}% of the time")
+    paced_text = (f"; paced at {op['rps']:,.0f} orders/s (target 2 × (b) = {op['target_rps']:,.0f}): p50 "
+                  f"{op['p50_ms']:.2f} ms, p99 {op['p99_ms']:.2f} ms, {codes_text(op['codes'])}" if op else "")
     verdicts.append(("DID.ORDER QUANTITY=1, durable: ≥ 2 × (b), p99 ≤ 25 ms, no errors",
-                     f"{ratio:.2f} × (b) ({o['rps']:,.0f} vs {b_best:,.0f} tx/s), p99 {o['p99_ms']:.2f} ms, "
-                     f"{codes_text(o['codes'])}{disk}", ok))
+                     f"{ratio:.2f} × (b) ({o['rps']:,.0f} vs {b_best:,.0f} tx/s), p99 at saturation "
+                     f"{o['p99_ms']:.2f} ms, {codes_text(o['codes'])}{paced_text}{disk}", ok))
     result = met(ok) if ok or not ok_rate else "**rate met; p99 not met**"
     wrk_row(o, "(b) best", ratio, "≥ 2 × (b), p99 ≤ 25 ms, only OK", result)
     if commits:
         rows[-1][4] += (f"; commits {commits['commits']:,}, over 25 ms: {commits['over_25ms']}, "
                         f"over 100 ms: {commits['over_100ms']}")
+    if op:
+        wrk_row(op, "(b) best", op["rps"] / b_best if b_best else None, "p99 ≤ 25 ms at 2 × (b), only OK",
+                met(reached(op) and op["p99_ms"] <= 25 and set(op["codes"]) <= {"OK"}))
 so = load("order_stockout")
 chk = load("stockout_check")
 if so and chk:

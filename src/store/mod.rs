@@ -56,6 +56,10 @@ fn configure(conn: &Connection) -> Result<(), StoreError> {
     conn.busy_timeout(BUSY_TIMEOUT)?;
     conn.pragma_update(None, "foreign_keys", "ON")?;
     conn.pragma_update(None, "synchronous", "FULL")?;
+    // The writer runs each job in a SAVEPOINT, whose undo copies of pages
+    // (the statement journal) would otherwise go to a temporary file with a
+    // write per page; they never need to survive a crash (the WAL does).
+    conn.pragma_update(None, "temp_store", "MEMORY")?;
     Ok(())
 }
 

@@ -97,6 +97,10 @@ impl Handle {
             "wal_autocheckpoint",
             super::housekeeper::WRITER_AUTOCHECKPOINT,
         )?;
+        // The pages every order touches (the area's stock range, accounts,
+        // ledger, history and idempotency tails) stay cached across batches;
+        // SQLite's default 2 MB made the writer re-read them.
+        db.conn.pragma_update(None, "cache_size", -16_384)?;
         let (tx, rx) = mpsc::channel(QUEUE);
         let state = Arc::new(State {
             alive: AtomicBool::new(true),
