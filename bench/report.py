@@ -82,7 +82,9 @@ def read_scenario(name, one_name=None):
         ratio = r["rps"] / a_rps if a_rps else None
         paced = load(name.replace("_one", "_paced"))
         p99 = paced["p99_ms"] if paced else r["p99_ms"]
-        paced_ok = paced is None or (set(paced["codes"]) <= {"OK"} and reached(paced))
+        # The pace aims at 0.6 x the first (a) (the second is measured
+        # later); it counts if it reached 95% of 0.6 x the mean of both.
+        paced_ok = paced is None or (set(paced["codes"]) <= {"OK"} and paced["rps"] >= 0.95 * 0.6 * a_rps)
         ok = ratio is not None and ratio >= 0.6 and p99 <= 5 and ok_codes and paced_ok
         target = "≥ 0.60 × (a); p99 ≤ 5 ms at 0.6 × (a)"
         paced_text = (f"; paced at {paced['rps']:,.0f} req/s ({paced['rps'] / a_rps:.2f} × (a)): p50 "

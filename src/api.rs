@@ -19,5 +19,8 @@ pub struct ApiRequest {
 pub trait Codec: Send + Sync + 'static {
     fn content_type(&self) -> &'static str;
     fn render(&self, reply: &Reply) -> Vec<u8>;
+    /// Names how this codec renders replies: two codecs with the same name
+    /// render every reply to the same bytes (so a rendering can be kept).
+    fn rendering(&self) -> &'static str;
     fn render_error(&self, code: ErrorCode, message: &str) -> Vec<u8>;
 }

@@ -13,7 +13,11 @@
 //! itself (docs/PERFORMANCE.md). Group commit keeps hits likely even under
 //! orders: the version moves once per batch, not once per order.
 //!
-//! Memory is bounded by a weight (one per entry plus one per listed item);
+//! An entry also keeps its reply as rendered by each codec that asked for
+//! it (usually one), so a hit costs a copy of bytes, not a rendering.
+//!
+//! Memory is bounded by a weight (one per entry, one per listed item and
+//! one per 512 bytes of rendering);
 //! over the budget the whole cache is dropped, which is cheap and cannot be
 //! steered by a client into evicting one particular entry.
 
@@ -32,6 +36,19 @@ const MAX_ITEMS: usize = 200;
 struct Entry {
     version: u64,
     reply: Arc<Reply>,
+    /// `(Codec::rendering, bytes)` of the undecorated reply.
+    rendered: Vec<(&'static str, Arc<Vec<u8>>)>,
+}
+
+impl Entry {
+    fn weight(&self) -> usize {
+        1 + self.reply.payload.len()
+            + self
+                .rendered
+                .iter()
+                .map(|(_, b)| b.len() / 512)
+                .sum::<usize>()
+    }
 }
 
 #[derive(Default)]
@@ -60,16 +77,62 @@ impl ReplyCache {
         if items > MAX_ITEMS {
             return;
         }
-        let weight = 1 + items;
+        let entry = Entry {
+            version,
+            reply,
+            rendered: Vec::new(),
+        };
         let mut inner = self.inner.lock().unwrap_or_else(|p| p.into_inner());
-        if inner.weight + weight > BUDGET {
+        inner.admit(entry.weight());
+        if let Some(old) = inner.entries.insert(key, entry) {
+            inner.weight -= old.weight();
+        }
+        inner.weight += 1 + items;
+    }
+
+    /// The reply of `key` at `version` as `rendering` renders it, if kept.
+    pub fn rendered(&self, key: &[u8; 32], version: u64, rendering: &str) -> Option<Arc<Vec<u8>>> {
+        let inner = self.inner.lock().unwrap_or_else(|p| p.into_inner());
+        let entry = inner.entries.get(key).filter(|e| e.version == version)?;
+        entry
+            .rendered
+            .iter()
+            .find(|(r, _)| *r == rendering)
+            .map(|(_, b)| b.clone())
+    }
+
+    /// Keeps `bytes`, the reply of `key` at `version` rendered by
+    /// `rendering`, if that entry is still there.
+    pub fn keep_rendered(
+        &self,
+        key: &[u8; 32],
+        version: u64,
+        rendering: &'static str,
+        bytes: Arc<Vec<u8>>,
+    ) {
+        let mut inner = self.inner.lock().unwrap_or_else(|p| p.into_inner());
+        let Some(entry) = inner.entries.get_mut(key).filter(|e| e.version == version) else {
+            return;
+        };
+        if entry.rendered.iter().any(|(r, _)| *r == rendering) {
+            return;
+        }
+        let added = bytes.len() / 512;
+        entry.rendered.push((rendering, bytes));
+        inner.weight += added;
+        if inner.weight > BUDGET {
             inner.entries.clear();
             inner.weight = 0;
         }
-        let old = inner.entries.insert(key, Entry { version, reply });
-        inner.weight += weight;
-        if let Some(old) = old {
-            inner.weight -= 1 + old.reply.payload.len();
+    }
+}
+
+impl Inner {
+    /// Makes room for `weight` more, dropping everything if it would not fit.
+    fn admit(&mut self, weight: usize) {
+        if self.weight + weight > BUDGET {
+            self.entries.clear();
+            self.weight = 0;
         }
     }
 }
@@ -119,5 +182,21 @@ mod tests {
             c.put([9; 32], 1, reply(3));
         }
         assert_eq!(c.inner.lock().unwrap().weight, 4);
+    }
+
+    #[test]
+    fn keeps_one_rendering_per_codec_and_version() {
+        let c = ReplyCache::default();
+        c.put([1; 32], 7, reply(1));
+        assert!(c.rendered(&[1; 32], 7, "xml").is_none());
+        c.keep_rendered(&[1; 32], 7, "xml", Arc::new(vec![b'x'; 1024]));
+        c.keep_rendered(&[1; 32], 7, "list_all", Arc::new(b"{}".to_vec()));
+        assert_eq!(c.rendered(&[1; 32], 7, "xml").unwrap().len(), 1024);
+        assert_eq!(&**c.rendered(&[1; 32], 7, "list_all").unwrap(), b"{}");
+        assert!(c.rendered(&[1; 32], 8, "xml").is_none());
+        // A rendering made at an older version is not kept.
+        c.keep_rendered(&[1; 32], 6, "json", Arc::new(b"[]".to_vec()));
+        assert!(c.rendered(&[1; 32], 7, "json").is_none());
+        assert_eq!(c.inner.lock().unwrap().weight, 2 + 2);
     }
 }

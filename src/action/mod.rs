@@ -196,28 +196,43 @@ impl Ctx {
         &self,
         fresh: impl std::future::Future<Output = Result<Reply, Error>>,
     ) -> Result<Vec<u8>, Error> {
-        let cache = self.cache.as_deref().filter(|_| self.action.is_cacheable());
-        let reply = match cache {
-            Some(cache) => {
-                // Read before the query: a commit while it runs leaves the
-                // entry stale rather than wrongly fresh.
-                let version = self.store.version();
-                match cache.get(&self.cache_key, version) {
-                    Some(hit) => hit,
-                    None => {
-                        let reply = Arc::new(fresh.await?);
-                        cache.put(self.cache_key, version, reply.clone());
-                        reply
-                    }
-                }
-            }
-            None => Arc::new(fresh.await?),
+        let Some(cache) = self.cache.as_deref().filter(|_| self.action.is_cacheable()) else {
+            return Ok(self.render(&fresh.await?));
         };
-        Ok(if self.meta.is_empty() {
-            self.codec.render(&reply)
+        // Read before the query: a commit while it runs leaves the entry
+        // stale rather than wrongly fresh. Everything below is tied to
+        // this one version.
+        let version = self.store.version();
+        let key = &self.cache_key;
+        let reply = match cache.get(key, version) {
+            Some(hit) => hit,
+            None => {
+                let reply = Arc::new(fresh.await?);
+                cache.put(*key, version, reply.clone());
+                reply
+            }
+        };
+        if !self.meta.is_empty() {
+            return Ok(self.render(&reply));
+        }
+        // Undecorated, the bytes are the same for every request with this
+        // key, codec and version, so they are kept with the entry.
+        let rendering = self.codec.rendering();
+        if let Some(bytes) = cache.rendered(key, version, rendering) {
+            return Ok(bytes.to_vec());
+        }
+        let bytes = self.codec.render(&reply);
+        cache.keep_rendered(key, version, rendering, Arc::new(bytes.clone()));
+        Ok(bytes)
+    }
+
+    /// `reply` with this request's decorations, in its codec.
+    fn render(&self, reply: &Reply) -> Vec<u8> {
+        if self.meta.is_empty() {
+            self.codec.render(reply)
         } else {
-            self.codec.render(&self.meta.decorate(Reply::clone(&reply)))
-        })
+            self.codec.render(&self.meta.decorate(reply.clone()))
+        }
     }
 
     /// Submits a mutation through the one mechanism every mutating action

@@ -61,6 +61,11 @@ impl Codec for JsonCodec {
         "application/json"
     }
 
+    /// A reply's JSON shape depends on the method that asked for it.
+    fn rendering(&self) -> &'static str {
+        self.method.map_or("json", |m| m.name())
+    }
+
     fn render(&self, reply: &Reply) -> Vec<u8> {
         let empty = Vec::new();
         let dids = match &reply.payload {

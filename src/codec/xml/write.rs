@@ -15,6 +15,10 @@ impl Codec for XmlCodec {
         "application/xml; charset=UTF-8"
     }
 
+    fn rendering(&self) -> &'static str {
+        "xml"
+    }
+
     fn render(&self, reply: &Reply) -> Vec<u8> {
         let mut out = String::with_capacity(512);
         out.push_str(DECLARATION);
