@@ -164,34 +164,23 @@ impl AreaSnapshot {
         &self,
         pattern: &ContainsPattern,
         limit: usize,
-        mut available: impl FnMut(&str) -> Result<bool, Error>,
+        available: impl FnMut(&str) -> Result<bool, Error>,
     ) -> Result<Vec<String>, Error> {
         let (_, literal) = pattern.longest_literal();
         let finder = memchr::memmem::Finder::new(&literal);
         let text = self.text.as_bytes();
-        let mut found = Vec::new();
-        let mut entry = 0;
-        let mut from = 0;
-        while let Some(found_at) = finder.find(&text[from..]) {
-            let hit = from + found_at;
+        let (mut entry, mut from) = (0, 0);
+        let positions = std::iter::from_fn(|| {
+            let hit = from + finder.find(&text[from..])?;
             // Hits come in order: gallop forward from the last entry.
             entry = self.entry_at(hit, entry);
             from = self
                 .starts
                 .get(entry + 1)
                 .map_or(text.len(), |&s| s as usize);
-            if !pattern.matches(self.national(entry).as_bytes()) {
-                continue;
-            }
-            let e164 = self.e164(entry);
-            if available(e164)? {
-                found.push(e164.to_owned());
-                if found.len() == limit {
-                    break;
-                }
-            }
-        }
-        Ok(found)
+            u32::try_from(entry).ok()
+        });
+        self.check(positions, pattern, limit, available)
     }
 
     /// The entry holding byte `at` of `text`, at or after entry `from`.
