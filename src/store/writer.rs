@@ -259,8 +259,14 @@ fn fail_all(batch: &mut Vec<Queued>, e: &rusqlite::Error) {
     }
 }
 
+/// Runs one statement without parameters, prepared once per connection
+/// (the savepoint statements run twice per job).
+fn run_cached(conn: &Connection, sql: &str) -> rusqlite::Result<()> {
+    conn.prepare_cached(sql)?.execute([]).map(|_| ())
+}
+
 fn run_in_savepoint(conn: &Connection, job: Job, now: UnixTime) -> Result<Vec<u8>, Error> {
-    conn.execute_batch("SAVEPOINT job")?;
+    run_cached(conn, "SAVEPOINT job")?;
     let test = job.test;
     // A panic in a job (or its renderer) is a bug; it must not take the
     // writer thread, and with it every later request, down.
@@ -273,12 +279,10 @@ fn run_in_savepoint(conn: &Connection, job: Job, now: UnixTime) -> Result<Vec<u8
         Err(StoreError::Internal(format!("writer job panicked: {what}")).into())
     });
     let keep = result.is_ok() && !test;
-    let end = if keep {
-        "RELEASE job"
-    } else {
-        "ROLLBACK TO job; RELEASE job"
-    };
-    conn.execute_batch(end)?;
+    if !keep {
+        run_cached(conn, "ROLLBACK TO job")?;
+    }
+    run_cached(conn, "RELEASE job")?;
     result
 }
 
