@@ -106,6 +106,23 @@ fn verify(hash: &str, key: &str) -> bool {
         .is_ok_and(|parsed| hasher().verify_password(key.as_bytes(), &parsed).is_ok())
 }
 
+/// A key as a request presented it, with its SHA-256 (the cache key),
+/// computed once per request.
+#[derive(Clone, Copy)]
+pub struct Presented<'k> {
+    key: &'k str,
+    digest: [u8; 32],
+}
+
+impl<'k> Presented<'k> {
+    pub fn new(key: &'k str) -> Self {
+        Presented {
+            key,
+            digest: Sha256::digest(key.as_bytes()).into(),
+        }
+    }
+}
+
 struct Cached {
     principal: Principal,
     checked: Instant,
@@ -141,9 +158,9 @@ impl Authenticator {
 
     /// The principal behind `key`, or `AUTH_FAILED` for any key that is
     /// missing, malformed, unknown, wrong or revoked.
-    pub async fn authenticate(&self, key: &str) -> Result<Principal, Error> {
+    pub async fn authenticate(&self, key: &Presented<'_>) -> Result<Principal, Error> {
+        let Presented { key, digest } = *key;
         let key_id = key_id_of(key).ok_or(Error::AuthFailed)?;
-        let digest: [u8; 32] = Sha256::digest(key.as_bytes()).into();
         if let Some(p) = self.fresh(&digest) {
             return Ok(p);
         }
@@ -218,11 +235,10 @@ impl Authenticator {
         Ok(record)
     }
 
-    /// Whether `key` was verified before and is still cached: a cheap test
-    /// (a hash and a map lookup) with no database or Argon2 work.
-    pub fn is_verified(&self, key: &str) -> bool {
-        let digest: [u8; 32] = Sha256::digest(key.as_bytes()).into();
-        self.lock().contains_key(&digest)
+    /// Whether `key` was verified before and is still cached: a map
+    /// lookup, with no database or Argon2 work.
+    pub fn is_verified(&self, key: &Presented<'_>) -> bool {
+        self.lock().contains_key(&key.digest)
     }
 
     #[cfg(test)]
@@ -339,7 +355,7 @@ mod tests {
                 continue;
             }
             assert!(matches!(
-                auth.authenticate(&wrong).await,
+                auth.authenticate(&Presented::new(&wrong)).await,
                 Err(Error::AuthFailed)
             ));
             refused += 1;
@@ -351,11 +367,11 @@ mod tests {
             .find(|k| k != &key && tag_of(&Sha256::digest(k.as_bytes()).into()) == tag)
             .unwrap();
         assert!(matches!(
-            auth.authenticate(&same_tag).await,
+            auth.authenticate(&Presented::new(&same_tag)).await,
             Err(Error::AuthFailed)
         ));
         assert_eq!(auth.verifications(), 1);
-        assert!(auth.authenticate(&key).await.is_ok());
+        assert!(auth.authenticate(&Presented::new(&key)).await.is_ok());
         assert_eq!(auth.verifications(), 2);
     }
 
@@ -366,7 +382,7 @@ mod tests {
         let tasks: Vec<_> = (0..8)
             .map(|_| {
                 let (auth, key) = (auth.clone(), key.clone());
-                tokio::spawn(async move { auth.authenticate(&key).await.is_ok() })
+                tokio::spawn(async move { auth.authenticate(&Presented::new(&key)).await.is_ok() })
             })
             .collect();
         for t in tasks {

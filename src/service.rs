@@ -112,11 +112,12 @@ impl Service {
         key: &str,
         peer: IpAddr,
     ) -> Result<crate::domain::Principal, Error> {
-        if self.auth.is_verified(key) {
-            return self.auth.authenticate(key).await;
+        let key = crate::auth::Presented::new(key);
+        if self.auth.is_verified(&key) {
+            return self.auth.authenticate(&key).await;
         }
         self.limiter.check(peer).map_err(Error::RateLimited)?;
-        let result = self.auth.authenticate(key).await;
+        let result = self.auth.authenticate(&key).await;
         if matches!(result, Err(Error::AuthFailed)) {
             self.limiter.failed(peer);
         }

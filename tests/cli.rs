@@ -242,6 +242,57 @@ fn inventory_import_is_idempotent() {
     assert_eq!(d.reader().countries(None).unwrap().len(), 2);
 }
 
+/// The import inserts numbers a hundred per statement: files longer than
+/// a batch, ending in a partial one, with a number repeated inside a batch
+/// and areas mixed, must count and store exactly as row by row did.
+#[test]
+fn import_counts_across_batches_and_repeats() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("d.db");
+    let catalog = write(dir.path(), "catalog.csv", CATALOG);
+    let mut rows = String::from("e164,area_id\n");
+    for i in 0..250 {
+        rows.push_str(&format!("1212555{i:04},ny-212\n"));
+        if i == 110 {
+            // The same number again, inside the same batch of a hundred.
+            rows.push_str("12125550105,ny-212\n");
+        }
+        if i % 7 == 0 {
+            rows.push_str(&format!("3310000{i:04},fr-1\n"));
+        }
+    }
+    let numbers = write(dir.path(), "numbers.csv", &rows);
+    let run = |numbers: &Path| {
+        let (catalog, numbers) = (catalog.to_str().unwrap(), numbers.to_str().unwrap());
+        ok(&didgate(
+            &db,
+            &[
+                "inventory",
+                "import",
+                "--catalog",
+                catalog,
+                "--numbers",
+                numbers,
+            ],
+        ))
+    };
+    // 250 + 1 repeat + 36 French numbers read; the repeat is not new.
+    let out = run(&numbers);
+    assert!(out.contains("287 numbers read, 286 new"), "{out}");
+    let d = Db::open(&db).unwrap();
+    assert_eq!(d.reader().counted_stock("ny-212").unwrap(), (250, 250));
+    assert_eq!(d.reader().counted_stock("fr-1").unwrap(), (36, 36));
+    drop(d);
+    assert!(run(&numbers).contains("0 new"));
+    // One new number among known ones still updates its area's counters.
+    rows.push_str("12125559999,ny-212\n");
+    let more = write(dir.path(), "more.csv", &rows);
+    assert!(run(&more).contains("288 numbers read, 1 new"));
+    let d = Db::open(&db).unwrap();
+    assert_eq!(d.reader().counted_stock("ny-212").unwrap(), (251, 251));
+    assert_eq!(d.reader().counted_stock("fr-1").unwrap(), (36, 36));
+}
+
 #[test]
 fn bad_number_row_names_file_and_line_and_imports_nothing() {
     let dir = tempfile::tempdir().unwrap();

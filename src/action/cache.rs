@@ -82,12 +82,13 @@ impl ReplyCache {
             reply,
             rendered: Vec::new(),
         };
+        let weight = entry.weight();
         let mut inner = self.inner.lock().unwrap_or_else(|p| p.into_inner());
-        inner.admit(entry.weight());
+        inner.admit(weight);
         if let Some(old) = inner.entries.insert(key, entry) {
             inner.weight -= old.weight();
         }
-        inner.weight += 1 + items;
+        inner.weight += weight;
     }
 
     /// The reply of `key` at `version` as `rendering` renders it, if kept.
@@ -120,15 +121,13 @@ impl ReplyCache {
         let added = bytes.len() / 512;
         entry.rendered.push((rendering, bytes));
         inner.weight += added;
-        if inner.weight > BUDGET {
-            inner.entries.clear();
-            inner.weight = 0;
-        }
+        inner.admit(0);
     }
 }
 
 impl Inner {
-    /// Makes room for `weight` more, dropping everything if it would not fit.
+    /// Makes room for `weight` more, dropping everything if it would not
+    /// fit (or if the cache is already over its budget).
     fn admit(&mut self, weight: usize) {
         if self.weight + weight > BUDGET {
             self.entries.clear();

@@ -61,10 +61,17 @@ impl Version {
     }
 }
 
+#[derive(Default)]
+struct Flags {
+    /// A commit happened since the last checkpoint.
+    dirty: bool,
+    stop: bool,
+}
+
 /// Wakes the housekeeper after commits and stops it on close.
 #[derive(Default)]
 struct Signal {
-    state: Mutex<(bool, bool)>, // (dirty, stop)
+    state: Mutex<Flags>,
     wake: Condvar,
 }
 
@@ -106,8 +113,8 @@ impl Housekeeper {
     /// Called by the writer after a commit: a checkpoint is due.
     pub(super) fn committed(&self) {
         let mut state = self.signal.state.lock().unwrap_or_else(|p| p.into_inner());
-        if !state.0 {
-            state.0 = true;
+        if !state.dirty {
+            state.dirty = true;
             self.signal.wake.notify_one();
         }
     }
@@ -116,7 +123,7 @@ impl Housekeeper {
     pub(super) fn stop(&self) {
         {
             let mut state = self.signal.state.lock().unwrap_or_else(|p| p.into_inner());
-            state.1 = true;
+            state.stop = true;
             self.signal.wake.notify_one();
         }
         if let Some(t) = self.thread.lock().unwrap_or_else(|p| p.into_inner()).take() {
@@ -141,10 +148,10 @@ fn run(
             let state = signal.state.lock().unwrap_or_else(|p| p.into_inner());
             let (mut state, _) = signal
                 .wake
-                .wait_timeout_while(state, Housekeeper::EVERY, |s| !s.0 && !s.1)
+                .wait_timeout_while(state, Housekeeper::EVERY, |s| !s.dirty && !s.stop)
                 .unwrap_or_else(|p| p.into_inner());
-            let now = *state;
-            state.0 = false;
+            let now = (state.dirty, state.stop);
+            state.dirty = false;
             now
         };
         let current = data_version(conn);
