@@ -39,6 +39,11 @@ impl ContainsPattern {
         self.0.is_empty()
     }
 
+    /// Each position's digit as ASCII, `None` for a wildcard.
+    pub fn digits(&self) -> &[Option<u8>] {
+        &self.0
+    }
+
     /// The longest run of fixed digits and where it starts in the pattern:
     /// what a substring search looks for first.
     pub fn longest_literal(&self) -> (usize, Vec<u8>) {

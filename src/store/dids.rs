@@ -48,45 +48,70 @@ fn row_to_did(r: &rusqlite::Row<'_>) -> rusqlite::Result<Did> {
 /// `Available` with the prices of their area's default plan: `SU` where
 /// the area offers it, else its first plan by id.
 pub(super) fn load_offered(conn: &Connection, e164s: &[String]) -> Result<Vec<Did>, StoreError> {
+    let mut area_of = conn.prepare_cached("SELECT area_id FROM dids WHERE e164 = ?1")?;
+    let numbers = e164s
+        .iter()
+        .map(|e| Ok((e.clone(), area_of.query_row([e], |r| r.get(0))?)))
+        .collect::<Result<Vec<(String, String)>, StoreError>>()?;
+    offered(conn, numbers)
+}
+
+/// Numbers not yet sold, each with its area, as `load_offered` describes.
+/// What the reply says of a number besides itself is its area's, so each
+/// area is read once however many of its numbers are listed (a search
+/// returns up to a hundred of one area).
+pub(super) fn offered(
+    conn: &Connection,
+    numbers: Vec<(String, String)>,
+) -> Result<Vec<Did>, StoreError> {
     let mut stmt = conn.prepare_cached(
-        "SELECT d.e164, a.did_type, c.name, a.name, a.area_code,
+        "SELECT a.did_type, c.name, a.name, a.area_code,
                 coalesce(p.rate_plan_id, ''), coalesce(p.monthly100, 0), coalesce(p.setup100, 0)
-           FROM dids d
-           JOIN areas a ON a.id = d.area_id
+           FROM areas a
            JOIN countries c ON c.id = a.country_id
            LEFT JOIN area_rate_plans p ON p.area_id = a.id AND p.rate_plan_id =
                 (SELECT rate_plan_id FROM area_rate_plans WHERE area_id = a.id
                   ORDER BY rate_plan_id <> 'SU', rate_plan_id LIMIT 1)
-          WHERE d.e164 = ?1",
+          WHERE a.id = ?1",
     )?;
-    e164s
-        .iter()
-        .map(|e| {
-            stmt.query_row([e], |r| {
-                let t: String = r.get(1)?;
-                Ok(Did {
-                    e164: r.get(0)?,
-                    did_type: DidType::parse(&t).unwrap_or(DidType::Geographic),
-                    sms_url: String::new(),
-                    sms_email: String::new(),
-                    sms_phone: String::new(),
-                    forward_type: String::new(),
-                    forward_to: String::new(),
-                    status: DidStatus::Available,
-                    country_name: r.get(2)?,
-                    area_name: r.get(3)?,
-                    area_code: r.get(4)?,
-                    monthly: Money100(r.get(6)?),
-                    setup: Money100(r.get(7)?),
-                    rate_plan_id: r.get(5)?,
-                    title: String::new(),
-                    account_number: String::new(),
-                    order_date: None,
-                })
-            })
-            .map_err(StoreError::from)
-        })
-        .collect()
+    let mut areas: Vec<(String, Did)> = Vec::new();
+    let mut dids = Vec::with_capacity(numbers.len());
+    for (e164, area) in numbers {
+        let template = match areas.iter().find(|(id, _)| *id == area) {
+            Some((_, did)) => did,
+            None => {
+                let did = stmt.query_row([&area], |r| {
+                    let t: String = r.get(0)?;
+                    Ok(Did {
+                        e164: String::new(),
+                        did_type: DidType::parse(&t).unwrap_or(DidType::Geographic),
+                        sms_url: String::new(),
+                        sms_email: String::new(),
+                        sms_phone: String::new(),
+                        forward_type: String::new(),
+                        forward_to: String::new(),
+                        status: DidStatus::Available,
+                        country_name: r.get(1)?,
+                        area_name: r.get(2)?,
+                        area_code: r.get(3)?,
+                        monthly: Money100(r.get(5)?),
+                        setup: Money100(r.get(6)?),
+                        rate_plan_id: r.get(4)?,
+                        title: String::new(),
+                        account_number: String::new(),
+                        order_date: None,
+                    })
+                })?;
+                areas.push((area, did));
+                &areas.last().expect("just pushed").1
+            }
+        };
+        dids.push(Did {
+            e164,
+            ..template.clone()
+        });
+    }
+    Ok(dids)
 }
 
 /// The numbers `e164s`, in the order given.

@@ -14,10 +14,14 @@
 //! available, stopping after `LIMIT` available matches. A pattern that
 //! matches nothing reads about 12 MB of memory per million numbers (a few
 //! milliseconds). So each snapshot also carries a [`GramIndex`] of the
-//! four-digit groups of its national numbers: a pattern with four fixed
-//! digits in a row checks only the numbers listed under its rarest group
-//! (about one in 1,400 for a random group), and only patterns with shorter
-//! runs, which match often and stop early, scan.
+//! four-digit groups of its national numbers: a pattern checks only the
+//! numbers listed under the groups it can occupy (about one in 1,400 for a
+//! random group; twenty groups for "555", ten for "12*4"), and only
+//! patterns that would need more than a hundred groups ("5", "5*5"), which
+//! match so often that they stop early, scan.
+//!
+//! The numbers found are all of the area's stock, so their reply records
+//! are the area's record with the number filled in (`dids::offered`).
 //! Numbers never leave their area, so a snapshot goes stale
 //! only when an import adds numbers; `areas.numbers` (kept by triggers)
 //! tells, and a stale snapshot is rebuilt on the next search.
@@ -122,8 +126,11 @@ impl AreaSnapshot {
         limit: usize,
         available: impl FnMut(&str) -> Result<bool, Error>,
     ) -> Result<Vec<String>, Error> {
-        let (_, literal) = pattern.longest_literal();
-        match self.grams.as_ref().and_then(|g| g.candidates(&literal)) {
+        match self
+            .grams
+            .as_ref()
+            .and_then(|g| g.candidates(pattern.digits()))
+        {
             Some(candidates) => self.check(candidates, pattern, limit, available),
             None => self.scan(pattern, limit, available),
         }
@@ -236,7 +243,7 @@ impl Reader<'_> {
     pub fn search(&self, q: &SearchQuery) -> Result<Vec<Did>, Error> {
         let areas = self.search_areas(q)?;
         let limit = q.limit as usize;
-        let mut hits: Vec<String> = Vec::with_capacity(limit);
+        let mut hits: Vec<(String, String)> = Vec::with_capacity(limit);
         for area in &areas {
             match &q.contains {
                 None => {
@@ -246,7 +253,7 @@ impl Reader<'_> {
                     let rows = stmt
                         .query_map(rusqlite::params![area, q.limit], |r| r.get::<_, String>(0))?;
                     for row in rows {
-                        hits.push(row?);
+                        hits.push((row?, area.clone()));
                     }
                 }
                 Some(pattern) => {
@@ -268,14 +275,14 @@ impl Reader<'_> {
                             .optional()?
                             .unwrap_or(false))
                     })?;
-                    hits.extend(found);
+                    hits.extend(found.into_iter().map(|e164| (e164, area.clone())));
                 }
             }
         }
         // Several areas share a code only rarely; merge them in E.164 order.
         hits.sort();
         hits.truncate(limit);
-        Ok(dids::load_offered(self.conn, &hits)?)
+        Ok(dids::offered(self.conn, hits)?)
     }
 
     fn search_areas(&self, q: &SearchQuery) -> Result<Vec<String>, Error> {
