@@ -237,12 +237,19 @@ def main():
         if args.request_id:
             env["BENCH_REQUEST_ID"] = f"{args.request_id}-warm"
         warm = int(max(1, args.warmup))
-        _, w, _ = run_wrk(args, warm, env)
-        if args.target_rps > 0 and w["requests"] > 0:
-            achieved = w["requests"] / warm
-            overhead = args.conns * 1000 / achieved - args.pace_ms
-            args.pace_ms = max(0.0, args.conns * 1000 / args.target_rps - overhead)
-            env["BENCH_PACE_MS"] = f"{args.pace_ms:g}"
+        if args.target_rps > 0:
+            # Calibrated in one-second steps, each correcting the last: the
+            # overhead (latency, wrk's timers) changes with the pause, so a
+            # single correction fell short of high rates.
+            for _ in range(max(3, warm)):
+                _, w, _ = run_wrk(args, 1, env)
+                if w["requests"] > 0 and w["duration_us"] > 0:
+                    achieved = w["requests"] / (w["duration_us"] / 1e6)
+                    overhead = args.conns * 1000 / achieved - args.pace_ms
+                    args.pace_ms = max(0.0, args.conns * 1000 / args.target_rps - overhead)
+                    env["BENCH_PACE_MS"] = f"{args.pace_ms:g}"
+        else:
+            run_wrk(args, warm, env)
     if args.request_id:
         env["BENCH_REQUEST_ID"] = args.request_id
     flood = None
