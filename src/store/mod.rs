@@ -139,6 +139,7 @@ impl Store {
             )
             .map_err(StoreError::from)?;
             conn.busy_timeout(BUSY_TIMEOUT).map_err(StoreError::from)?;
+            conn.set_prepared_statement_cache_capacity(STATEMENT_CACHE);
             conns.push(conn);
         }
         let version = Version::default();
