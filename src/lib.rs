@@ -8,7 +8,7 @@
 //!   └─ codec::xml (bytes ⇄ ApiRequest / Reply; the only module that knows XML)
 //!        └─ service (authenticate, shared parameters, error rendering)
 //!             └─ action (closed enum of actions, one file each; no HTTP, no SQL)
-//!                  └─ store (the only module that knows SQL: writer thread, read pool)
+//!                  └─ store (the only module that knows SQL: writer thread, read threads)
 //! ```
 //!
 //! - [`domain`]: newtypes parsed once at the edge, records, the `Reply` model.

@@ -159,14 +159,14 @@ impl Store {
                     after_commit,
                     housekeeper.catch_up.clone(),
                 )?,
-                pool: read::Pool::new(conns),
+                pool: read::Pool::new(conns)?,
                 housekeeper,
                 version,
             }),
         })
     }
 
-    /// Runs `f` against a read-only connection, off the async workers.
+    /// Runs `f` against a read-only connection, on a read thread.
     pub async fn read<T, F>(&self, f: F) -> Result<T, Error>
     where
         F: FnOnce(&Reader<'_>) -> Result<T, Error> + Send + 'static,
@@ -217,12 +217,19 @@ impl Store {
         self.inner.writer.healthy(stall)
     }
 
-    /// Stops taking mutations, lets the writer commit what is queued and
-    /// waits for it to finish.
+    /// Stops taking mutations and reads, lets the writer commit what is
+    /// queued and the read threads answer theirs, and waits for both.
     pub async fn close(&self) {
         self.inner.writer.close().await;
+        let readers = self.inner.pool.close();
         let housekeeper = self.inner.housekeeper.clone();
-        let _ = tokio::task::spawn_blocking(move || housekeeper.stop()).await;
+        let _ = tokio::task::spawn_blocking(move || {
+            for reader in readers {
+                let _ = reader.join();
+            }
+            housekeeper.stop();
+        })
+        .await;
     }
 }
 

@@ -202,7 +202,7 @@ impl AreaSnapshot {
     }
 }
 
-/// The snapshots of the areas searched so far, shared by the read pool.
+/// The snapshots of the areas searched so far, shared by the read threads.
 #[derive(Default)]
 pub struct SearchCache {
     areas: Mutex<HashMap<String, Arc<AreaSnapshot>>>,
