@@ -17,8 +17,9 @@
 //! over once every frame is copied. So when the WAL has grown past
 //! [`CATCH_UP_FRAMES`] the housekeeper raises [`Housekeeper::catch_up`]
 //! and the writer, between two batches and after answering its callers,
-//! copies the few frames that are left: one short checkpoint instead of
-//! the whole WAL's worth.
+//! copies the frames that are left: one checkpoint instead of the whole
+//! WAL's worth, but one that every queued order waits for, so it is kept
+//! rare by letting the WAL grow large first.
 //!
 //! The same connection watches `PRAGMA data_version`, which changes when
 //! any other connection commits: our writer, or the CLI crediting an
@@ -39,15 +40,19 @@ use crate::error::StoreError;
 /// The writer's own automatic checkpoint threshold, in pages: high enough
 /// that the housekeeper always gets there first, there so that the WAL
 /// still cannot grow without bound if this thread ever stops.
-pub(super) const WRITER_AUTOCHECKPOINT: i64 = 16_384;
+pub(super) const WRITER_AUTOCHECKPOINT: i64 = 2 * CATCH_UP_FRAMES;
 
-/// WAL size, in frames (32 MB of 4 KiB pages), past which the writer is
-/// asked to catch up. Each catch-up ends with an fsync of the database file
-/// on the writer thread; at SQLite's default of 1,000 frames that came
-/// every ten commits under full order load and cost 10–15% of the order
-/// throughput on this disk (measured A/B at 1,000, 4,000 and 8,000), for
-/// a few milliseconds less at p99 (docs/PERFORMANCE.md, Orders).
-const CATCH_UP_FRAMES: i64 = 8_000;
+/// WAL size, in frames (256 MB of 4 KiB pages), past which the writer is
+/// asked to catch up. A catch-up holds back every queued order: it copies
+/// what the housekeeper's last checkpoint left and fsyncs the database
+/// file, which took 6–43 ms on the benchmark's disk, growing as the WAL
+/// did. At 1,000 frames (SQLite's automatic checkpoint) or 8,000 that came
+/// several times a second under full order load, enough catch-ups to hold
+/// 2% of the orders and set the p99 (about 35 ms) and to cost 10–15% of
+/// the throughput; at 65,536 a catch-up comes every second or two and p99
+/// fell to about 14 ms (docs/PERFORMANCE.md, Orders). The WAL only grows
+/// that far under sustained writes; the file keeps its size afterwards.
+const CATCH_UP_FRAMES: i64 = 65_536;
 
 /// A counter of the database's states: it increases after every commit we
 /// make (before its callers are answered) and when another process's
