@@ -46,13 +46,14 @@ pub(super) const WRITER_AUTOCHECKPOINT: i64 = 2 * CATCH_UP_FRAMES;
 /// WAL size, in frames (256 MB of 4 KiB pages), past which the writer is
 /// asked to catch up. A catch-up holds back every queued order: it copies
 /// what the housekeeper's last checkpoint left and fsyncs the database
-/// file, which took 6–43 ms on the benchmark's disk, growing as the WAL
-/// did. At 1,000 frames (SQLite's automatic checkpoint) or 8,000 that came
-/// several times a second under full order load, enough catch-ups to hold
-/// 2% of the orders and set the p99 (about 35 ms) and to cost 10–15% of
-/// the throughput; at 65,536 a catch-up comes every second or two and p99
-/// fell to about 14 ms (docs/PERFORMANCE.md, Orders). The WAL only grows
-/// that far under sustained writes; the file keeps its size afterwards.
+/// file (6–43 ms on a 100,000-number test database on the benchmark's
+/// disk). At 1,000 frames (SQLite's automatic checkpoint) or 8,000 that
+/// came several times a second under full order load, enough catch-ups to
+/// hold 2% of the orders and set the p99 there (about 35 ms) and to cost
+/// 10–15% of the throughput; at 65,536 a catch-up comes every second or
+/// two and that p99 fell to 14–18 ms (docs/PERFORMANCE.md, Orders). The
+/// WAL only grows that far under sustained writes; the file keeps its size
+/// afterwards.
 const CATCH_UP_FRAMES: i64 = 65_536;
 
 /// Checkpoints run back to back, at most, before the writer is asked to
