@@ -178,8 +178,8 @@ fn run(
             seen = current;
             version.bump();
         }
-        if let Some((log, _)) = (dirty || stop).then(|| checkpoint(conn)).flatten() {
-            if log >= CATCH_UP_FRAMES {
+        if dirty || stop {
+            if let Some((log, _)) = checkpoint(conn).filter(|&(log, _)| log >= CATCH_UP_FRAMES) {
                 converge(conn, log);
                 catch_up.store(true, Ordering::Release);
             }

@@ -17,6 +17,7 @@ use std::thread::JoinHandle;
 use rusqlite::Connection;
 use tokio::sync::oneshot;
 
+use super::run_cached;
 use super::search::SearchCache;
 use crate::error::{Error, StoreError};
 
@@ -162,24 +163,15 @@ fn serve(conn: &Connection, shared: &Shared) {
         };
         // One read transaction for the whole read: every statement sees the
         // same snapshot, and the WAL read lock (an fcntl each way) is taken
-        // once instead of once per statement. The statements are prepared
-        // once per connection: parsing even these two words showed in the
-        // profile of a search. If BEGIN fails the job still runs, in
-        // autocommit mode, and meets the error itself.
-        let _ = conn
-            .prepare_cached("BEGIN")
-            .and_then(|mut begin| begin.execute([]));
+        // once instead of once per statement. If BEGIN fails the job still
+        // runs, in autocommit mode, and meets the error itself.
+        let _ = run_cached(conn, "BEGIN");
         // The job catches its own panic and hands it to its caller.
         job(&reader);
         // Ending a read transaction only releases its lock; if even that
         // fails, the connection is not kept in a transaction.
-        if !conn.is_autocommit() {
-            let ended = conn
-                .prepare_cached("COMMIT")
-                .and_then(|mut commit| commit.execute([]));
-            if ended.is_err() && !conn.is_autocommit() {
-                let _ = conn.execute_batch("ROLLBACK");
-            }
+        if !conn.is_autocommit() && run_cached(conn, "COMMIT").is_err() && !conn.is_autocommit() {
+            let _ = conn.execute_batch("ROLLBACK");
         }
     }
 }

@@ -14,8 +14,8 @@ use std::thread::JoinHandle;
 use rusqlite::{Connection, OptionalExtension, params};
 use tokio::sync::{mpsc, oneshot};
 
-use super::Db;
 use super::mutation::{self, Mutation, Outcome};
+use super::{Db, run_cached};
 use crate::domain::{RequestId, UnixTime, now};
 use crate::error::{DomainError, Error, StoreError};
 
@@ -257,12 +257,6 @@ fn fail_all(batch: &mut Vec<Queued>, e: &rusqlite::Error) {
             .reply
             .send(Err(StoreError::Unavailable(e.to_string()).into()));
     }
-}
-
-/// Runs one statement without parameters, prepared once per connection
-/// (the savepoint statements run twice per job).
-fn run_cached(conn: &Connection, sql: &str) -> rusqlite::Result<()> {
-    conn.prepare_cached(sql)?.execute([]).map(|_| ())
 }
 
 fn run_in_savepoint(conn: &Connection, job: Job, now: UnixTime) -> Result<Vec<u8>, Error> {
