@@ -182,8 +182,10 @@ enum InventoryCommand {
 fn main() {
     limit_retained_memory();
     let cli = Cli::parse();
-    init_tracing(cli.log_format);
-    if let Err(e) = run(cli) {
+    let logs = init_tracing(cli.log_format);
+    let result = run(cli);
+    logs.finish();
+    if let Err(e) = result {
         eprintln!("didgate: {e:#}");
         std::process::exit(1);
     }
@@ -204,19 +206,54 @@ fn limit_retained_memory() {
     }
 }
 
-fn init_tracing(format: LogFormat) {
+/// The log writer's thread and what it could not write.
+struct Logs {
+    guard: tracing_appender::non_blocking::WorkerGuard,
+    dropped: tracing_appender::non_blocking::ErrorCounter,
+}
+
+impl Logs {
+    /// Says how many lines were dropped, then writes out the lines still
+    /// queued (waiting a second at most: stderr may be the reason).
+    fn finish(self) {
+        let dropped = self.dropped.dropped_lines();
+        if dropped > 0 {
+            tracing::warn!(
+                dropped,
+                "log lines were dropped because stderr could not keep up"
+            );
+        }
+        drop(self.guard);
+    }
+}
+
+/// Log lines are written to stderr by a thread of their own: a request
+/// logs a line, and a write that blocks (a full pipe to journald, or a
+/// file on a disk busy with the database's checkpoints) must not stall
+/// the async worker serving it and every connection on that worker. When
+/// more than [`LOG_BUFFER`] lines wait, new ones are dropped and counted
+/// rather than slowing the server down.
+fn init_tracing(format: LogFormat) -> Logs {
+    const LOG_BUFFER: usize = 128_000;
     let filter = tracing_subscriber::EnvFilter::try_from_env("DIDGATE_LOG")
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
     // Colours only for a person at a terminal, never in files or journald.
     let ansi = std::io::IsTerminal::is_terminal(&std::io::stderr());
+    let (writer, guard) = tracing_appender::non_blocking::NonBlockingBuilder::default()
+        .lossy(true)
+        .buffered_lines_limit(LOG_BUFFER)
+        .thread_name("didgate-log")
+        .finish(std::io::stderr());
+    let dropped = writer.error_counter();
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
-        .with_writer(std::io::stderr)
+        .with_writer(writer)
         .with_ansi(ansi);
     match format {
         LogFormat::Text => builder.init(),
         LogFormat::Json => builder.json().init(),
     }
+    Logs { guard, dropped }
 }
 
 fn print_key(created: &admin::CreatedKey, json: bool) -> Result<()> {

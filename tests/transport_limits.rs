@@ -286,3 +286,82 @@ async fn numeric_overflow_is_an_invalid_parameter_not_a_crash() {
     assert_eq!(r.value("BALANCE100").as_deref(), Some("10000"));
     s.stop().await;
 }
+
+/// Regression: request log lines were written to stderr on the async
+/// workers, so a stderr nobody drained (a full pipe to journald, a log
+/// file on a busy disk) stalled every request. Lines now queue for a
+/// thread of their own and are dropped, not waited for, when it falls
+/// behind.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn requests_are_answered_while_nobody_reads_the_log() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("d.db");
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let addr: std::net::SocketAddr = format!("127.0.0.1:{port}").parse().unwrap();
+    // stderr is a pipe this test never reads: it holds 64 KiB, a few
+    // hundred lines at debug level.
+    let mut server = Child(
+        Command::new(env!("CARGO_BIN_EXE_didgate"))
+            .arg("--db")
+            .arg(&db)
+            .args(["serve", "--listen", &addr.to_string()])
+            .env("DIDGATE_LOG", "debug")
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap(),
+    );
+    tokio::task::spawn_blocking(move || {
+        let deadline = Instant::now() + Duration::from_secs(10);
+        let mut stream = loop {
+            match TcpStream::connect(addr) {
+                Ok(s) => break s,
+                Err(_) if Instant::now() < deadline => {
+                    std::thread::sleep(Duration::from_millis(50))
+                }
+                Err(e) => panic!("server did not start: {e}"),
+            }
+        };
+        stream
+            .set_read_timeout(Some(Duration::from_secs(5)))
+            .unwrap();
+        // The request goes out in several writes; without this each would
+        // wait for the server's delayed acknowledgement.
+        stream.set_nodelay(true).unwrap();
+        // Each request logs a line of 150 bytes or more: 3,000 of them are
+        // seven times what the pipe holds.
+        for i in 0..3_000 {
+            raw_request(&mut stream, "");
+            assert_eq!(
+                read_status(&mut stream),
+                Some(200),
+                "request {i} not answered"
+            );
+        }
+    })
+    .await
+    .unwrap();
+    // SAFETY: sending SIGTERM to our own child process.
+    unsafe {
+        libc::kill(server.0.id() as i32, libc::SIGTERM);
+    }
+    // It stops too, though its last lines cannot be written: the log
+    // thread is given a second, not forever.
+    let stopped = tokio::task::spawn_blocking(move || {
+        let deadline = Instant::now() + Duration::from_secs(15);
+        loop {
+            if let Some(status) = server.0.try_wait().unwrap() {
+                return status;
+            }
+            assert!(Instant::now() < deadline, "server did not stop");
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    })
+    .await
+    .unwrap();
+    assert!(stopped.success(), "{stopped}");
+}

@@ -57,12 +57,16 @@ pub(super) const WRITER_AUTOCHECKPOINT: i64 = 2 * CATCH_UP_FRAMES;
 const CATCH_UP_FRAMES: i64 = 65_536;
 
 /// Checkpoints run back to back, at most, before the writer is asked to
-/// catch up (see [`converge`]).
-const CATCH_UP_ROUNDS: usize = 8;
+/// catch up (see [`converge`]). Under full order load it took up to five.
+const CATCH_UP_ROUNDS: usize = 16;
 
 /// New frames between two back-to-back checkpoints below which the
-/// remainder is small enough for the writer.
-const CATCH_UP_LEFT: i64 = 512;
+/// remainder is small enough for the writer. The frames' pages lie
+/// scattered over the database file, and on the benchmark's disk an fsync
+/// after scattered 4 KiB writes took about 2 ms plus 10 µs a page (300
+/// pages 9 ms, 1,000 pages 15 ms, 3,000 pages 31 ms): a few hundred
+/// frames left for the writer already cost an order's latency budget.
+const CATCH_UP_LEFT: i64 = 128;
 
 /// A counter of the database's states: it increases after every commit we
 /// make (before its callers are answered) and when another process's
@@ -180,7 +184,14 @@ fn run(
         }
         if dirty || stop {
             if let Some((log, _)) = checkpoint(conn).filter(|&(log, _)| log >= CATCH_UP_FRAMES) {
-                converge(conn, log);
+                let started = std::time::Instant::now();
+                let rounds = converge(conn, log);
+                tracing::debug!(
+                    log,
+                    rounds,
+                    took_ms = started.elapsed().as_secs_f64() * 1e3,
+                    "checkpoints converged; asking the writer to catch up"
+                );
                 catch_up.store(true, Ordering::Release);
             }
         }
@@ -198,20 +209,22 @@ fn run(
 /// appended while the last ran, so the remainder shrinks, and the writer's
 /// catch-up (which every queued order waits for) copies and fsyncs only
 /// that. Measured on the benchmark's database at full order load: after
-/// one checkpoint every catch-up took 62–96 ms (nine of nine); after
-/// converging, five of seven took 6–22 ms (the other two 73–93 ms).
-/// `log` is the WAL size the last checkpoint started from.
-fn converge(conn: &Connection, mut log: i64) {
-    for _ in 0..CATCH_UP_ROUNDS {
+/// one checkpoint every catch-up took 62–96 ms (nine of nine); converging
+/// to 512 frames, five of seven took 6–22 ms (the other two 73–93 ms);
+/// converging to 128, nine of nine took 2–5 ms. `log` is the WAL size the
+/// last checkpoint started from. Returns the checkpoints run.
+fn converge(conn: &Connection, mut log: i64) -> usize {
+    for round in 1..=CATCH_UP_ROUNDS {
         let Some((now, _)) = checkpoint(conn) else {
-            return;
+            return round;
         };
         // Converged, or the WAL was restarted meanwhile and is smaller.
         if now - log <= CATCH_UP_LEFT {
-            return;
+            return round;
         }
         log = now;
     }
+    CATCH_UP_ROUNDS
 }
 
 /// Runs a passive checkpoint on `conn`; returns the frames in the WAL and

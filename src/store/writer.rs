@@ -194,7 +194,10 @@ fn run(mut conn: Connection, mut rx: mpsc::Receiver<Queued>, state: &State, hook
         // Every caller has its answer; the next batch waits for the few
         // frames the housekeeper's checkpoint could not copy.
         if hooks.catch_up.swap(false, Ordering::AcqRel) {
-            super::housekeeper::checkpoint(&conn);
+            let started = std::time::Instant::now();
+            let frames = super::housekeeper::checkpoint(&conn).map(|(log, _)| log);
+            let took_ms = started.elapsed().as_secs_f64() * 1e3;
+            tracing::debug!(frames, took_ms, "writer caught up with the checkpoint");
         }
         state.busy_since.store(0, Ordering::SeqCst);
     }
@@ -231,7 +234,11 @@ fn commit_batch(
     match conn.execute_batch("COMMIT") {
         Ok(()) => {
             let took = started.elapsed();
-            tracing::debug!(jobs = answers.len(), "batch committed");
+            tracing::debug!(
+                jobs = answers.len(),
+                commit_ms = took.as_secs_f64() * 1e3,
+                "batch committed"
+            );
             // Before the answers: a client that reads after hearing "done"
             // must not be served a reply cached before this commit.
             after_commit();
