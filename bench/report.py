@@ -234,6 +234,10 @@ if o:
     if op:
         wrk_row(op, "(b) best", op["rps"] / b_best if b_best else None, "p99 ≤ 25 ms at 2 × (b), only OK",
                 met(reached(op) and op["p99_ms"] <= 25 and only_ok(op)))
+        paced_commits = load("order_paced_commits")
+        if paced_commits:
+            rows[-1][4] += (f"; commits {paced_commits['commits']:,}, over 25 ms: {paced_commits['over_25ms']}, "
+                            f"over 100 ms: {paced_commits['over_100ms']}")
 if bt:
     rows.append([f"(b) on tmpfs, {bt['threads']} threads", fmt(bt["tx_per_s"], 0), fmt(bt["p50_ms"]),
                  fmt(bt["p99_ms"]), f"claimed {bt['tx']:,}", "", "", "", "", "", "",
