@@ -104,7 +104,7 @@ def read_scenario(name, one_name=None):
         if paced:
             wrk_row(paced, "(a)", paced["rps"] / a_rps, "p99 ≤ 5 ms", met(paced["p99_ms"] <= 5 and paced_ok))
     else:
-        # Both pairs when the run has the second (alternated) one: the
+        # Both pairs when the run has the second (mirrored) one: the
         # ratio of the sums.
         one = load(one_name)
         one2, r2 = load(one_name + "_2"), load(name + "_2")
