@@ -173,14 +173,6 @@ fn prepare(db_path: &Path) -> Vec<Tree> {
     trees
 }
 
-/// A free loopback port: bind port 0, note the port, let it go.
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .expect("bind a free port")
-        .port()
-}
-
 /// The server as a child process; dropping it kills it, so a failing
 /// assertion never leaves a server behind.
 struct Server {
@@ -196,7 +188,7 @@ impl Server {
         for attempt in 0..5 {
             let port = match (attempt, port) {
                 (0, Some(p)) => p,
-                _ => free_port(),
+                _ => common::free_addr().port(),
             };
             let addr = SocketAddr::from(([127, 0, 0, 1], port));
             let child = Command::new(env!("CARGO_BIN_EXE_didgate"))

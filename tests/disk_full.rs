@@ -54,12 +54,7 @@ async fn full_disk_is_unavailable_and_service_resumes_when_space_returns() {
             .execute_batch("PRAGMA wal_checkpoint(TRUNCATE)"),
     );
     let mount_dir = tempfile::tempdir().unwrap();
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
-    let addr: std::net::SocketAddr = format!("127.0.0.1:{port}").parse().unwrap();
+    let addr = common::free_addr();
     let child = Command::new("unshare")
         // A private PID namespace too: if the test fails and the shell is
         // killed, the server inside dies with it.

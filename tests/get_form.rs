@@ -317,17 +317,6 @@ async fn post_to_the_get_form_path_is_405() {
 
 // ------------------------------------------------------------------- the log
 
-/// A free port on the loopback interface. The listener is closed before the
-/// server binds it, which leaves a small window another process could use;
-/// the server would then fail to start and the test would say so.
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
 /// Waits until the server answers `/healthz`, or panics after `within`.
 async fn wait_until_serving(addr: SocketAddr, child: &mut Child, within: Duration) {
     let deadline = Instant::now() + within;
@@ -378,7 +367,7 @@ async fn key_never_reaches_a_log_line() {
     let wrong_secret = "f".repeat(64);
     let wrong = format!("dg_{id}_{wrong_secret}");
 
-    let addr: SocketAddr = format!("127.0.0.1:{}", free_port()).parse().unwrap();
+    let addr = common::free_addr();
     let mut child = Command::new(env!("CARGO_BIN_EXE_didgate"))
         .arg("--db")
         .arg(&db)

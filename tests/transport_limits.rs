@@ -1,6 +1,7 @@
 //! Transport limits that are not about the envelope: the connection cap
 //! (extra clients wait, existing ones keep working), the header count
-//! limit, and a log of a whole run in JSON that never holds a key.
+//! limit, a log of a whole run in JSON that never holds a key, and
+//! requests answered while nobody reads the log.
 
 mod common;
 
@@ -138,12 +139,7 @@ async fn a_full_run_logged_as_json_never_holds_a_key() {
         .unwrap();
         keys.push(k["api_key"].as_str().unwrap().to_owned());
     }
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
-    let addr: std::net::SocketAddr = format!("127.0.0.1:{port}").parse().unwrap();
+    let addr = common::free_addr();
     let mut server = Child(
         Command::new(bin)
             .arg("--db")
@@ -296,12 +292,7 @@ async fn numeric_overflow_is_an_invalid_parameter_not_a_crash() {
 async fn requests_are_answered_while_nobody_reads_the_log() {
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("d.db");
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
-    let addr: std::net::SocketAddr = format!("127.0.0.1:{port}").parse().unwrap();
+    let addr = common::free_addr();
     // stderr is a pipe this test never reads: it holds 64 KiB, a few
     // hundred lines at debug level.
     let mut server = Child(

@@ -210,9 +210,9 @@ fn run(
 /// catch-up (which every queued order waits for) copies and fsyncs only
 /// that. Measured on the benchmark's database at full order load: after
 /// one checkpoint every catch-up took 62–96 ms (nine of nine); converging
-/// to 512 frames, five of seven took 6–22 ms (the other two 73–93 ms);
-/// converging to 128, nine of nine took 2–5 ms. `log` is the WAL size the
-/// last checkpoint started from. Returns the checkpoints run.
+/// to 512 frames, 8 of 18 still took 25–56 ms; converging to 128, 15 of
+/// 16 took 2–5 ms (the other 46 ms). `log` is the WAL size the last
+/// checkpoint started from. Returns the checkpoints run.
 fn converge(conn: &Connection, mut log: i64) -> usize {
     for round in 1..=CATCH_UP_ROUNDS {
         let Some((now, _)) = checkpoint(conn) else {

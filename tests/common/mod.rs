@@ -166,6 +166,17 @@ pub async fn request(
 }
 
 /// Escapes text for an XML envelope.
+/// A free loopback address for a server run as a child process: bind
+/// port 0, note the port, let it go. Another process could take the port
+/// in between; the server would then fail to start and the test say so.
+pub fn free_addr() -> SocketAddr {
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .expect("bind a free port")
+        .port();
+    SocketAddr::from(([127, 0, 0, 1], port))
+}
+
 pub fn esc(s: &str) -> String {
     s.replace('&', "&amp;")
         .replace('<', "&lt;")
