@@ -259,7 +259,9 @@ if so and chk:
 
 # The floods' reference: the same load without a flood, measured around
 # them (older results: right before them only, or the first one-key row).
-refs = [r for r in (load("flood_ref"), load("flood_ref_2")) if r] or [r for r in (load("areas_one"),) if r]
+refs = [r for r in (load("flood_ref"), load("flood_ref_2")) if r]
+if not refs and load("areas_one"):
+    refs = [load("areas_one")]
 for i, ref in enumerate(refs):
     wrk_row(ref, "", None, "reference of the floods" + (" (second)" if i else ""), "")
 for name in ("flood_many", "flood_same"):
@@ -279,9 +281,7 @@ for name in ("flood_many", "flood_same"):
                          f"{flood_rps} req/s ({codes})", ok))
         target = "≥ 0.80 × no flood" + (" (both runs)" if len(runs) > 1 else "")
         for i, f in enumerate(runs):
-            last = i == len(runs) - 1
-            wrk_row(f, refs[0]["label"], f["rps"] / ref_rps, target,
-                    met(ok) if last else "")
+            wrk_row(f, refs[0]["label"], f["rps"] / ref_rps, target, met(ok) if i == len(runs) - 1 else "")
             fl = f["flood"]
             rows[-1][4] += f"; flood answered: {fl['rps']:,.0f} req/s, {codes_text(fl['codes'])}"
 
