@@ -1,20 +1,21 @@
-//! Replies of read actions, kept while the database is unchanged.
+//! Outcomes of read commands, kept while the database is unchanged.
 //!
 //! A read reply depends only on the database, the caller's account and the
-//! parameters (the catalog's not even on the account). The store's version ([`crate::store::Store::version`])
+//! parameters (the catalog's not even on the account). The engine's version ([`crate::engine::Engine::version`])
 //! changes after every commit, before the committing callers are answered,
 //! so an entry made at the current version is exactly what a fresh read
 //! would return: a client never reads an answer older than its own write.
 //! Commits by another process (the CLI) are noticed within
-//! [`crate::store::Store::EXTERNAL_DELAY`].
+//! [`crate::engine::Engine::external_delay`].
 //!
 //! The point is the cost of a read, not its SQL: a cache hit skips the
 //! hand-off to a blocking thread and back, which costs more than the query
 //! itself (docs/PERFORMANCE.md). Group commit keeps hits likely even under
 //! orders: the version moves once per batch, not once per order.
 //!
-//! An entry also keeps its reply as rendered by each codec that asked for
-//! it (usually one), so a hit costs a copy of bytes, not a rendering.
+//! An entry also keeps its outcome as rendered by each front rendering
+//! that asked for it (usually one), through a [`Slot`], so a hit costs a
+//! copy of bytes, not a rendering.
 //!
 //! Memory is bounded by a weight (one per entry, one per listed item and
 //! one per 512 bytes of rendering);
@@ -24,7 +25,7 @@
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
-use crate::domain::Reply;
+use crate::outcome::Outcome;
 
 /// Total weight kept: about 20 MB of replies at most; room for a page of
 /// ten numbers for each of 3,000 busy accounts.
@@ -35,14 +36,14 @@ const MAX_ITEMS: usize = 200;
 
 struct Entry {
     version: u64,
-    reply: Arc<Reply>,
-    /// `(Codec::rendering, bytes)` of the undecorated reply.
+    outcome: Arc<Outcome>,
+    /// `(rendering, bytes)`: the outcome as a front renders it undecorated.
     rendered: Vec<(&'static str, Arc<Vec<u8>>)>,
 }
 
 impl Entry {
     fn weight(&self) -> usize {
-        1 + self.reply.payload.len()
+        1 + self.outcome.items()
             + self
                 .rendered
                 .iter()
@@ -63,23 +64,24 @@ struct Inner {
 }
 
 impl ReplyCache {
-    /// The reply stored for `key` at `version`, if any.
-    pub fn get(&self, key: &[u8; 32], version: u64) -> Option<Arc<Reply>> {
+    /// The outcome stored for `key` at `version`, if any.
+    pub fn get(&self, key: &[u8; 32], version: u64) -> Option<Arc<Outcome>> {
         let inner = self.inner.lock().unwrap_or_else(|p| p.into_inner());
         let entry = inner.entries.get(key)?;
-        (entry.version == version).then(|| entry.reply.clone())
+        (entry.version == version).then(|| entry.outcome.clone())
     }
 
-    /// Keeps `reply`, computed from the database at `version` (read before
-    /// the query ran, so a commit during the query makes it stale at once).
-    pub fn put(&self, key: [u8; 32], version: u64, reply: Arc<Reply>) {
-        let items = reply.payload.len();
+    /// Keeps `outcome`, computed from the database at `version` (read
+    /// before the query ran, so a commit during the query makes it stale at
+    /// once).
+    pub fn put(&self, key: [u8; 32], version: u64, outcome: Arc<Outcome>) {
+        let items = outcome.items();
         if items > MAX_ITEMS {
             return;
         }
         let entry = Entry {
             version,
-            reply,
+            outcome,
             rendered: Vec::new(),
         };
         let weight = entry.weight();
@@ -125,6 +127,42 @@ impl ReplyCache {
     }
 }
 
+/// Where one read's outcome is kept: a front keeps its rendering there.
+#[derive(Clone)]
+pub struct Slot {
+    cache: Arc<ReplyCache>,
+    key: [u8; 32],
+    version: u64,
+}
+
+impl std::fmt::Debug for Slot {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Slot").field("version", &self.version).finish()
+    }
+}
+
+impl Slot {
+    pub(crate) fn new(cache: Arc<ReplyCache>, key: [u8; 32], version: u64) -> Self {
+        Slot {
+            cache,
+            key,
+            version,
+        }
+    }
+
+    /// The outcome as `rendering` rendered it, if kept.
+    pub fn rendered(&self, rendering: &str) -> Option<Arc<Vec<u8>>> {
+        self.cache.rendered(&self.key, self.version, rendering)
+    }
+
+    /// Keeps the outcome as `rendering` renders it (undecorated: the same
+    /// bytes for every request with this key).
+    pub fn keep(&self, rendering: &'static str, bytes: Arc<Vec<u8>>) {
+        self.cache
+            .keep_rendered(&self.key, self.version, rendering, bytes)
+    }
+}
+
 impl Inner {
     /// Makes room for `weight` more, dropping everything if it would not
     /// fit (or if the cache is already over its budget).
@@ -139,9 +177,8 @@ impl Inner {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::domain::Payload;
 
-    fn reply(n: usize) -> Arc<Reply> {
+    fn reply(n: usize) -> Arc<Outcome> {
         let country = crate::domain::Country {
             id: "US".into(),
             name: "United States".into(),
@@ -149,7 +186,7 @@ mod tests {
             is_fax: false,
             is_sms: false,
         };
-        Arc::new(Reply::new(Payload::Countries(vec![country; n])))
+        Arc::new(Outcome::Countries(vec![country; n]))
     }
 
     #[test]

@@ -5,7 +5,7 @@ use super::ids::ParseError;
 
 /// A `CONTAINS` pattern: digits, letters as on a phone keypad (`WOLF` is
 /// `9653`) and `*` for any single digit, matched anywhere.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
 pub struct ContainsPattern(Vec<Option<u8>>);
 
 impl ContainsPattern {

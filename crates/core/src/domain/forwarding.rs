@@ -2,7 +2,7 @@
 
 use super::ids::ParseError;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
 pub enum ForwardType {
     Phone,
     SipUri,
@@ -39,7 +39,7 @@ impl ForwardType {
 }
 
 /// A forwarding type with a target that has been checked against it.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
 pub struct Forwarding {
     kind: ForwardType,
     target: String,

@@ -33,7 +33,7 @@ impl std::fmt::Debug for SignatureKey {
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
 pub struct Country {
     pub id: String,
     pub name: String,
@@ -42,14 +42,14 @@ pub struct Country {
     pub is_sms: bool,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
 pub struct State {
     pub id: String,
     pub name: String,
     pub code: String,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
 pub struct RatePlan {
     pub id: String,
     pub name: String,
@@ -57,7 +57,7 @@ pub struct RatePlan {
     pub setup: Money100,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
 pub struct Area {
     pub id: String,
     pub name: String,
@@ -71,7 +71,7 @@ pub struct Area {
 }
 
 /// The contract's `STATUS` of a number.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
 pub enum DidStatus {
     Active,
     Canceled,
@@ -88,15 +88,6 @@ impl DidStatus {
             .ok_or_else(|| "must be Active or Canceled".into())
     }
 
-    /// The value stored in `dids.status`.
-    pub fn db_value(self) -> &'static str {
-        match self {
-            Self::Active => "active",
-            Self::Canceled => "aging",
-            Self::Available => "available",
-        }
-    }
-
     pub fn as_str(self) -> &'static str {
         match self {
             Self::Active => "Active",
@@ -106,8 +97,35 @@ impl DidStatus {
     }
 }
 
+/// Where a number is in its life, as the storage keeps it. The contract
+/// shows it as a [`DidStatus`] ([`NumberState::shown`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum NumberState {
+    /// In stock: no owner, no hold.
+    Available,
+    /// Held by a reservation: out of stock, not yet sold.
+    Reserved,
+    /// Sold and owned.
+    Active,
+    /// Canceled by its owner, restorable until its aging ends.
+    Aging,
+}
+
+impl NumberState {
+    /// The one mapping from storage states to the contract's `STATUS`: a
+    /// reserved number is not sold, so it is shown as `Available` (the
+    /// contract's status of search and reservation results).
+    pub fn shown(self) -> DidStatus {
+        match self {
+            Self::Available | Self::Reserved => DidStatus::Available,
+            Self::Active => DidStatus::Active,
+            Self::Aging => DidStatus::Canceled,
+        }
+    }
+}
+
 /// A number as the contract's `DID` object shows it.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
 pub struct Did {
     pub e164: String,
     pub did_type: DidType,

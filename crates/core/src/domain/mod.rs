@@ -1,5 +1,5 @@
 //! Domain types: values parsed once at the edge ("parse, don't validate")
-//! and the records the actions exchange with the store and the codecs.
+//! and the records the rules exchange with the engines and the fronts.
 //!
 //! Nothing here knows XML, JSON, HTTP or SQL.
 
@@ -7,7 +7,7 @@ mod filter;
 mod forwarding;
 mod ids;
 mod model;
-mod reply;
+mod limits;
 mod search;
 
 pub use filter::{
@@ -18,8 +18,10 @@ pub use ids::{
     AccountNumber, AreaId, CountryId, DidType, E164, KeyId, Money100, RatePlanId, RequestId,
     ReservationId,
 };
-pub use model::{Area, Country, Did, DidStatus, Principal, RatePlan, SignatureKey, State};
-pub use reply::{Payload, Reply};
+pub use model::{
+    Area, Country, Did, DidStatus, NumberState, Principal, RatePlan, SignatureKey, State,
+};
+pub use limits::{AreaCode, E164List, HoldMinutes, Label, ListLimit, Offset, Quantity, SearchLimit};
 pub use search::{ContainsPattern, national_number};
 
 /// Seconds since the Unix epoch, the only clock the domain uses.

@@ -1,5 +1,6 @@
 //! The error layers and the one function that maps them to the contract's
-//! codes ([`Error::code`]).
+//! codes ([`Error::code`]). HTTP statuses are each front's own business
+//! (`Front::status`), not the core's.
 //!
 //! Messages are lower case, carry no trailing period, say what to fix and
 //! never echo a key or a request payload.
@@ -45,20 +46,6 @@ impl ErrorCode {
         }
     }
 
-    /// The HTTP status a reply with this code travels with: 200 for
-    /// everything an action or authentication produces (Anveo clients read
-    /// the body), a transport status otherwise.
-    pub fn http_status(self) -> u16 {
-        match self {
-            Self::MalformedRequest => 400,
-            Self::RequestTooLarge => 413,
-            Self::RateLimited => 429,
-            Self::Unavailable => 503,
-            // A bug: the client should not read this as a business answer.
-            Self::Internal => 500,
-            _ => 200,
-        }
-    }
 }
 
 impl fmt::Display for ErrorCode {
@@ -107,23 +94,27 @@ pub enum DomainError {
     Invalid { name: &'static str, reason: String },
 }
 
-/// Storage could not do its part; the request changed nothing.
+/// Storage could not do its part; the request changed nothing. Engines
+/// classify their own errors into these.
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
-    /// Holds SQLite's message for the server log; clients see only the
-    /// generic text.
+    /// Busy, full, or an I/O failure: worth retrying later. Holds the
+    /// engine's message for the server log; clients see only the generic
+    /// text.
     #[error("storage unavailable, try again later")]
     Unavailable(String),
     #[error("storage is shutting down, try again later")]
     Closed,
+    /// A unique value (an account number, a reservation id) is taken: the
+    /// rule that chose it picks another.
+    #[error("internal error: duplicate {0}")]
+    Duplicate(String),
+    /// A schema constraint refused a write the rules allowed: a bug, caught
+    /// by the second line of defence.
+    #[error("internal error: constraint violated: {0}")]
+    Constraint(String),
     #[error("internal error: {0}")]
     Internal(String),
-}
-
-impl From<rusqlite::Error> for StoreError {
-    fn from(e: rusqlite::Error) -> Self {
-        StoreError::Unavailable(e.to_string())
-    }
 }
 
 /// Every way a request can fail, from the transport inwards.
@@ -156,12 +147,6 @@ pub enum Error {
     Domain(#[from] DomainError),
     #[error(transparent)]
     Store(#[from] StoreError),
-}
-
-impl From<rusqlite::Error> for Error {
-    fn from(e: rusqlite::Error) -> Self {
-        Error::Store(StoreError::from(e))
-    }
 }
 
 impl Error {
@@ -204,24 +189,18 @@ impl Error {
                 DomainError::Invalid { .. } => ErrorCode::InvalidParameter,
             },
             Error::Store(StoreError::Unavailable(_) | StoreError::Closed) => ErrorCode::Unavailable,
-            Error::Store(StoreError::Internal(_)) => ErrorCode::Internal,
-        }
-    }
-
-    /// The HTTP status the error reply travels with.
-    pub fn http_status(&self) -> u16 {
-        match self {
-            Error::BodyTimeout(_) => 408,
-            Error::NoRoute => 404,
-            Error::MethodNotAllowed(_) => 405,
-            other => other.code().http_status(),
+            Error::Store(
+                StoreError::Internal(_) | StoreError::Constraint(_) | StoreError::Duplicate(_),
+            ) => ErrorCode::Internal,
         }
     }
 
     /// The text a client sees. Internal details stay in the server log.
     pub fn public_message(&self) -> String {
         match self {
-            Error::Store(StoreError::Internal(_)) => "internal error, see the server log".into(),
+            Error::Store(
+                StoreError::Internal(_) | StoreError::Constraint(_) | StoreError::Duplicate(_),
+            ) => "internal error, see the server log".into(),
             other => other.to_string(),
         }
     }
@@ -233,12 +212,14 @@ mod tests {
 
     #[test]
     fn codes_and_statuses() {
-        assert_eq!(Error::AuthFailed.code().http_status(), 200);
         assert_eq!(
             Error::Malformed("x".into()).code(),
             ErrorCode::MalformedRequest
         );
-        assert_eq!(Error::TooLarge(1).code().http_status(), 413);
+        assert_eq!(Error::TooLarge(1).code(), ErrorCode::RequestTooLarge);
+        let bug = Error::Store(StoreError::Constraint("CHECK failed".into()));
+        assert_eq!(bug.code(), ErrorCode::Internal);
+        assert!(!bug.public_message().contains("CHECK"));
         let e = Error::from(DomainError::InsufficientFunds {
             cost: 398,
             balance: 100,

@@ -4,7 +4,7 @@ use super::ids::ParseError;
 use super::{DidStatus, DidType, Forwarding};
 
 /// An E.164 pattern: digits, with `*` standing for any run of digits.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
 pub struct E164Pattern(String);
 
 impl E164Pattern {
@@ -16,16 +16,15 @@ impl E164Pattern {
         Ok(Self(s.to_owned()))
     }
 
-    /// The pattern as SQLite `GLOB` reads it: `*` means the same there,
-    /// and digits have no special meaning.
-    pub fn as_glob(&self) -> &str {
+    /// Digits and `*` (any run of digits), without a leading `+`.
+    pub fn as_str(&self) -> &str {
         &self.0
     }
 }
 
 /// The `FILTER.*` parameters; every given field must match exactly
 /// (`e164` as a pattern).
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
 pub struct DidFilter {
     pub e164: Option<E164Pattern>,
     pub did_type: Option<DidType>,
@@ -44,7 +43,7 @@ impl DidFilter {
 }
 
 /// How `DID.UPDATE` changes forwarding.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
 pub enum ForwardChange {
     /// A new type and target, checked together.
     Set(Forwarding),
@@ -55,7 +54,7 @@ pub enum ForwardChange {
 }
 
 /// The settings `DID.UPDATE` changes; `Some("")` clears a field.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
 pub struct DidChanges {
     pub forwarding: Option<ForwardChange>,
     pub sms_url: Option<String>,
@@ -128,8 +127,8 @@ mod tests {
 
     #[test]
     fn patterns_take_digits_and_stars() {
-        assert_eq!(E164Pattern::parse("1212*").unwrap().as_glob(), "1212*");
-        assert_eq!(E164Pattern::parse("+*11").unwrap().as_glob(), "*11");
+        assert_eq!(E164Pattern::parse("1212*").unwrap().as_str(), "1212*");
+        assert_eq!(E164Pattern::parse("+*11").unwrap().as_str(), "*11");
         for bad in ["", "12?3", "12[0-9]", "abc"] {
             assert!(E164Pattern::parse(bad).is_err(), "{bad}");
         }

@@ -22,7 +22,7 @@ macro_rules! string_newtype {
 }
 
 /// A phone number in E.164 form: 7 to 15 digits without `+`, no leading zero.
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize, serde::Deserialize)]
 pub struct E164(String);
 string_newtype!(E164);
 
@@ -40,7 +40,7 @@ impl E164 {
 }
 
 /// A 10-digit account number.
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
 pub struct AccountNumber(String);
 string_newtype!(AccountNumber);
 
@@ -54,7 +54,7 @@ impl AccountNumber {
 }
 
 /// An area id: 1 to 64 visible characters.
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
 pub struct AreaId(String);
 string_newtype!(AreaId);
 
@@ -69,7 +69,7 @@ impl AreaId {
 }
 
 /// An ISO 3166 alpha-2 country code, stored upper case.
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
 pub struct CountryId(String);
 string_newtype!(CountryId);
 
@@ -84,7 +84,7 @@ impl CountryId {
 
 /// A rate plan id such as `SU`: 1 to 32 letters, digits, `-` or `_`,
 /// matched case-insensitively and stored upper case.
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
 pub struct RatePlanId(String);
 string_newtype!(RatePlanId);
 
@@ -108,7 +108,7 @@ impl RatePlanId {
 }
 
 /// A client-chosen idempotency key: 1 to 64 visible ASCII characters.
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
 pub struct RequestId(String);
 string_newtype!(RequestId);
 
@@ -122,7 +122,7 @@ impl RequestId {
 }
 
 /// A reservation token: `rsv_` and 16 lower-case hex digits.
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
 pub struct ReservationId(String);
 string_newtype!(ReservationId);
 
@@ -147,7 +147,7 @@ impl ReservationId {
 }
 
 /// The public half of an API key, safe to log and to show operators.
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
 pub struct KeyId(String);
 string_newtype!(KeyId);
 
@@ -162,7 +162,7 @@ impl KeyId {
 }
 
 /// Money in integer hundredths of the account currency (`149` is 1.49).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default, serde::Serialize, serde::Deserialize)]
 pub struct Money100(pub i64);
 
 impl Money100 {
@@ -189,7 +189,7 @@ impl fmt::Display for Money100 {
 }
 
 /// The four kinds of number the catalog sells.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
 pub enum DidType {
     Geographic,
     National,
