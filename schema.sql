@@ -245,3 +245,10 @@ CREATE INDEX dids_reservation ON dids(reservation_id) WHERE reservation_id IS NO
 -- wrong key costs a lookup, not a 19 MiB hash (see src/auth.rs). NULL for
 -- keys made before: they are always verified with Argon2.
 ALTER TABLE api_keys ADD COLUMN tag INTEGER CHECK (tag BETWEEN 0 AND 65535);
+
+-- version 5
+-- Idempotency keeps a mutation's typed outcome (serialised by the engine)
+-- rather than one front's rendering of it, so a retry through any front is
+-- rendered again from the same value. Rows written before keep their bytes
+-- in `response` and have no outcome; new rows store an empty `response`.
+ALTER TABLE idempotency ADD COLUMN outcome BLOB;

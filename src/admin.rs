@@ -5,11 +5,13 @@ use std::path::Path;
 
 use serde::Serialize;
 
-use crate::auth::generate_key;
-use crate::domain::{AccountNumber, ForwardType, Forwarding, KeyId, Money100, now};
-use crate::error::Error;
+use didgate_core::Error;
+use didgate_core::auth::generate_key;
+use didgate_core::domain::{AccountNumber, ForwardType, Forwarding, KeyId, Label, Money100, now};
+use didgate_core::rules::accounts::{self, AccountSpec};
+
 use crate::inventory::{self, Source};
-use crate::store::{Db, ImportStats, NewAccount};
+use crate::store::{Db, ImportStats};
 
 /// What `account create` and `key create` print; the key is shown only here.
 #[derive(Debug, Clone, Serialize)]
@@ -76,18 +78,23 @@ pub fn create_account_with(
             "--signature-secret must be at least 8 characters".into(),
         ));
     }
-    if name.trim().is_empty() || name.chars().count() > 255 {
-        return Err(Error::Input("--name must be 1 to 255 characters".into()));
-    }
+    let name = Label::parse(name.trim())
+        .ok()
+        .filter(|n| !n.as_str().is_empty())
+        .ok_or_else(|| {
+            Error::Input("--name must be 1 to 255 characters without control characters".into())
+        })?;
     let key = generate_key();
-    let account = NewAccount {
-        email: signing.email,
-        signature_secret: signing.secret,
-        name: name.trim().to_owned(),
-        parent,
-        forwarding,
+    let spec = AccountSpec {
+        name: &name,
+        email: &signing.email,
+        signature_secret: signing.secret.as_deref(),
+        parent: None,
+        forwarding: forwarding.as_ref(),
     };
-    let number = db.create_account(&account, credit, (&key.key_id, &key.hash, key.tag), now())?;
+    let number = db.transact(|tx| {
+        accounts::create_account(tx, &spec, parent.as_ref(), credit, &key, now())
+    })?;
     Ok(CreatedKey {
         account_number: number.to_string(),
         api_key: key.api_key,
@@ -97,7 +104,7 @@ pub fn create_account_with(
 
 pub fn create_key(db: &mut Db, account: &AccountNumber) -> Result<CreatedKey, Error> {
     let key = generate_key();
-    db.create_key(account, (&key.key_id, &key.hash, key.tag), now())?;
+    db.transact(|tx| accounts::add_key(tx, account, &key, now()))?;
     Ok(CreatedKey {
         account_number: account.to_string(),
         api_key: key.api_key,
@@ -107,11 +114,11 @@ pub fn create_key(db: &mut Db, account: &AccountNumber) -> Result<CreatedKey, Er
 
 pub fn revoke_key(db: &mut Db, key_id: &str) -> Result<(), Error> {
     let id = KeyId::parse(key_id).map_err(|e| Error::Input(format!("--key-id {e}")))?;
-    db.revoke_key(&id, now())
+    db.transact(|tx| accounts::revoke_key(tx, &id, now()))
 }
 
 pub fn credit(db: &mut Db, account: &AccountNumber, amount: Money100) -> Result<Money100, Error> {
-    db.credit(account, amount, now())
+    db.transact(|tx| accounts::credit(tx, account, amount, now()))
 }
 
 /// `inventory import` from files.
@@ -164,13 +171,18 @@ pub fn demo_setup(db: &mut Db) -> Result<CreatedKey, Error> {
     create_account(db, "Demo", None, DEMO_CREDIT, fwd)
 }
 
-/// The seed's `DID.ORDER` request, with `key` filled in.
+/// The seed's `DID.ORDER` request, with `key` filled in: an envelope
+/// only the Anveo front knows how to write.
 pub fn demo_order_xml(key: &str) -> String {
-    format!(
-        "<?xml version=\"1.0\" standalone=\"no\" ?><REQUEST><USERTOKEN><USERKEY>{key}</USERKEY></USERTOKEN>\
-<ACTION NAME=\"DID.ORDER\"><PARAMETER NAME=\"DID_TYPE\">GEOGRAPHIC</PARAMETER>\
-<PARAMETER NAME=\"AREA_ID\">123.123.123.123.123.123.123.123.123</PARAMETER>\
-<PARAMETER NAME=\"RATE_PLAN_ID\">SU</PARAMETER><PARAMETER NAME=\"QUANTITY\">1</PARAMETER>\
-<PARAMETER NAME=\"TITLE\">ABCDEF</PARAMETER></ACTION></REQUEST>"
+    didgate_anveo::envelope(
+        key,
+        "DID.ORDER",
+        &[
+            ("DID_TYPE", "GEOGRAPHIC"),
+            ("AREA_ID", "123.123.123.123.123.123.123.123.123"),
+            ("RATE_PLAN_ID", "SU"),
+            ("QUANTITY", "1"),
+            ("TITLE", "ABCDEF"),
+        ],
     )
 }

@@ -15,7 +15,7 @@ pub struct Config {
     /// Connections served at once; further ones wait in the listen queue.
     pub max_connections: usize,
     pub max_headers: usize,
-    /// Read-only SQLite connections.
+    /// Read-only database connections (read threads).
     pub readers: usize,
     /// Argon2 verifications running at once.
     pub hash_parallelism: usize,
@@ -40,12 +40,36 @@ pub struct Config {
     pub auth_failure_window: Duration,
     /// `/healthz` fails when the writer has been on one batch this long.
     pub writer_stall: Duration,
-    /// Keep read replies while the database is unchanged (see
-    /// `action/cache.rs`); off only to measure reads without it.
+    /// Keep read outcomes while the database is unchanged (see the core's
+    /// `cache.rs`); off only to measure reads without it.
     pub read_cache: bool,
+    /// How long a database connection waits for a lock another process
+    /// holds (the CLI crediting an account while the server runs).
+    pub busy_timeout: Duration,
 }
 
 impl Config {
+    /// What the core's service takes of this configuration.
+    pub fn service(&self) -> didgate_core::service::ServiceConfig {
+        didgate_core::service::ServiceConfig {
+            hash_parallelism: self.hash_parallelism,
+            key_recheck: self.key_recheck,
+            auth_failures: self.auth_failures,
+            auth_failure_window: self.auth_failure_window,
+            read_cache: self.read_cache,
+            settings: didgate_core::settings::Settings {
+                aging_secs: self.aging.as_secs().try_into().unwrap_or(i64::MAX),
+                reservation_default_minutes: self.reservation_minutes,
+                reservation_minute_secs: self
+                    .reservation_minute
+                    .as_secs()
+                    .max(1)
+                    .try_into()
+                    .unwrap_or(60),
+            },
+        }
+    }
+
     pub fn new(db_path: impl Into<PathBuf>) -> Self {
         let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
         Config {
@@ -67,6 +91,7 @@ impl Config {
             auth_failure_window: Duration::from_secs(60),
             writer_stall: Duration::from_secs(10),
             read_cache: true,
+            busy_timeout: Duration::from_secs(5),
         }
     }
 }

@@ -4,7 +4,7 @@
 use std::io::{IsTerminal, Read};
 
 use crate::domain::{AreaId, CountryId, DidType, E164, Money100, RatePlanId};
-use crate::error::Error;
+use didgate_core::Error;
 use crate::store::{CatalogRow, Db, ImportStats, NumberRow};
 
 const CATALOG_HEADER: [&str; 13] = [

@@ -8,29 +8,21 @@
 
 mod common;
 
-use std::path::Path;
-use std::process::{Command, Output};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use common::{NY_AREA, Reply, TestServer};
+use common::{
+    NY_AREA, Reply, TestServer, assert_auth_failed, balance_as, didgate, poll_until_refused,
+    sub_account,
+};
 use didgate::admin::{self, CreatedKey, Signing};
 use didgate::domain::{AccountNumber, Money100};
 
-/// The one text every authentication failure carries (PROTOCOL.md 3).
-const AUTH_MESSAGE: &str = "authentication failed: check the api key";
 const DEMO_FORWARD_TO: &str = "8c25e06faf2b98erts3gdtb83df91b307ff287f1";
 /// A well-formed number that is in no inventory at all.
 const NOWHERE: &str = "19995550000";
 /// A well-formed account number that no test server creates (numbers are
 /// random, so the chance of a clash is one in nine billion).
 const STRANGER: &str = "4820193746";
-
-/// A sub-account of `parent` made by the operator, with its own key.
-async fn sub_account(s: &TestServer, parent: &str) -> CreatedKey {
-    let parent = AccountNumber::parse(parent).unwrap();
-    s.admin(move |db| admin::create_account(db, "Sub", Some(parent), Money100(0), None).unwrap())
-        .await
-}
 
 /// Another key for an existing account.
 async fn key_for(s: &TestServer, account: &str) -> CreatedKey {
@@ -62,32 +54,6 @@ async fn order_one(s: &TestServer, key: &str, account: Option<&str>) -> Reply {
         params.push(("ACCOUNT_NUMBER", a));
     }
     s.call_as(key, "DID.ORDER", &params).await
-}
-
-/// The balance in hundredths as `ACCOUNT.GETBALANCE` reports it for `key`.
-async fn balance_as(s: &TestServer, key: &str) -> i64 {
-    let r = s.call_as(key, "ACCOUNT.GETBALANCE", &[]).await.ok();
-    r.value("BALANCE100").unwrap().parse().unwrap()
-}
-
-#[track_caller]
-fn assert_auth_failed(r: Reply) {
-    let r = r.fails("AUTH_FAILED");
-    assert_eq!(r.status, 200, "{}", r.body);
-    assert_eq!(r.error(), AUTH_MESSAGE);
-}
-
-/// Polls `key` with `ACCOUNT.GETBALANCE` until it fails or `within` has
-/// passed, and returns the last reply.
-async fn poll_until_refused(s: &TestServer, key: &str, within: Duration) -> Reply {
-    let deadline = Instant::now() + within;
-    loop {
-        let r = s.call_as(key, "ACCOUNT.GETBALANCE", &[]).await;
-        if r.code().is_some() || Instant::now() > deadline {
-            return r;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
 }
 
 // -------------------------------------------------------- SUBACCOUNT.CREATE
@@ -694,17 +660,6 @@ async fn signature_is_ignored_without_a_secret() {
 }
 
 // ------------------------------------------------------------- history CLI
-
-/// Runs the `didgate` binary on `db` with `args`.
-fn didgate(db: &Path, args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_didgate"))
-        .arg("--db")
-        .arg(db)
-        .args(args)
-        .env("DIDGATE_LOG", "warn")
-        .output()
-        .expect("run didgate")
-}
 
 /// The key id of a key `dg_<key id>_<secret>`: the public half.
 fn key_id_of(key: &str) -> &str {

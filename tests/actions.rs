@@ -7,57 +7,19 @@
 mod common;
 
 use std::collections::HashMap;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use bytes::Bytes;
-use common::{NY_AREA, Reply, TestServer};
-use didgate::admin::{self, CreatedKey};
+use common::{
+    NY_AREA, TestServer, assert_auth_failed, balance_as, listed_stock, owned, poll_until_refused,
+    sub_account,
+};
+use didgate::admin;
 use didgate::domain::{AccountNumber, Money100};
 
-/// The one text every authentication failure carries (PROTOCOL.md 3: "one
-/// message for all").
-const AUTH_MESSAGE: &str = "authentication failed: check the api key";
 /// Brooklyn: 10 numbers, only the SU plan (129 monthly, 199 setup).
 const BROOKLYN: &str = "us-ny-718";
 const DEMO_FORWARD_TO: &str = "8c25e06faf2b98erts3gdtb83df91b307ff287f1";
-
-/// The `STOCK` that `ANVEO.AREAS.LIST` shows for `area` of `country`.
-async fn stock(s: &TestServer, country: &str, area: &str) -> i64 {
-    let r = s
-        .call("ANVEO.AREAS.LIST", &[("COUNTRY_ID", country)])
-        .await
-        .ok();
-    let found = r
-        .elements("AREA")
-        .into_iter()
-        .find(|a| a["AREA_ID"] == area);
-    found.unwrap_or_else(|| panic!("area {area} not listed: {}", r.body))["STOCK"]
-        .parse()
-        .unwrap()
-}
-
-/// The balance in hundredths as `ACCOUNT.GETBALANCE` reports it for `key`.
-async fn balance_as(s: &TestServer, key: &str) -> i64 {
-    let r = s.call_as(key, "ACCOUNT.GETBALANCE", &[]).await.ok();
-    r.value("BALANCE100").unwrap().parse().unwrap()
-}
-
-/// A sub-account of `parent` without default forwarding, with its own key.
-async fn sub_account(s: &TestServer, parent: &str) -> CreatedKey {
-    let parent = AccountNumber::parse(parent).unwrap();
-    s.admin(move |db| admin::create_account(db, "Sub", Some(parent), Money100(0), None).unwrap())
-        .await
-}
-
-/// The numbers an account owns, read straight from the database.
-fn owned(s: &TestServer, account: &str) -> Vec<String> {
-    let db = s.db();
-    let dids = db
-        .reader()
-        .dids_of(&AccountNumber::parse(account).unwrap())
-        .unwrap();
-    dids.into_iter().map(|d| d.e164).collect()
-}
 
 fn one<'a>(
     items: &'a [HashMap<String, String>],
@@ -317,7 +279,7 @@ async fn areas_list_of_an_unknown_state_or_country_is_not_found() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn areas_list_stock_drops_after_an_order() {
     let s = TestServer::start().await;
-    assert_eq!(stock(&s, "US", BROOKLYN).await, 10);
+    assert_eq!(listed_stock(&s, "US", BROOKLYN).await, 10);
     s.call(
         "DID.ORDER",
         &[
@@ -328,9 +290,9 @@ async fn areas_list_stock_drops_after_an_order() {
     )
     .await
     .ok();
-    assert_eq!(stock(&s, "US", BROOKLYN).await, 7);
+    assert_eq!(listed_stock(&s, "US", BROOKLYN).await, 7);
     // Other areas are untouched.
-    assert_eq!(stock(&s, "US", NY_AREA).await, 20);
+    assert_eq!(listed_stock(&s, "US", NY_AREA).await, 20);
     s.stop().await;
 }
 
@@ -466,7 +428,7 @@ async fn order_rejects_quantity_out_of_range_or_not_a_number() {
     }
     // Nothing was bought on the way.
     assert_eq!(balance_as(&s, &s.key).await, 10_000);
-    assert_eq!(stock(&s, "US", NY_AREA).await, 20);
+    assert_eq!(listed_stock(&s, "US", NY_AREA).await, 20);
     s.stop().await;
 }
 
@@ -555,7 +517,7 @@ async fn order_rejects_a_plan_the_area_does_not_offer() {
         r.error(),
         "parameter RATE_PLAN_ID PM is not offered in area us-ny-718"
     );
-    assert_eq!(stock(&s, "US", BROOKLYN).await, 10);
+    assert_eq!(listed_stock(&s, "US", BROOKLYN).await, 10);
     s.stop().await;
 }
 
@@ -682,7 +644,7 @@ async fn order_with_partial_allowed_buys_what_is_there() {
     // Charged for the ten bought, not the fifteen asked for: 10 * (129 + 199).
     assert_eq!(r.value("CHARGED100").as_deref(), Some("3280"));
     assert_eq!(balance_as(&s, &s.key).await, 10_000 - 3_280);
-    assert_eq!(stock(&s, "US", BROOKLYN).await, 0);
+    assert_eq!(listed_stock(&s, "US", BROOKLYN).await, 0);
     s.stop().await;
 }
 
@@ -1056,14 +1018,6 @@ async fn test_flag_on_a_read_action_is_echoed() {
 
 // ----------------------------------------------------------- authentication
 
-/// Asserts the one `AUTH_FAILED` answer: HTTP 200, the shared message.
-#[track_caller]
-fn assert_auth_failed(r: Reply) {
-    assert_eq!(r.status, 200, "{}", r.body);
-    let r = r.fails("AUTH_FAILED");
-    assert_eq!(r.error(), AUTH_MESSAGE);
-}
-
 /// An envelope whose `USERTOKEN` is given as `token` verbatim.
 fn raw_envelope(token: &str) -> String {
     format!(
@@ -1144,14 +1098,7 @@ async fn revoked_key_stops_working_within_seconds() {
         .await;
     // The server re-reads a cached key every 200 ms in tests; poll until the
     // revocation shows, bounded well above that.
-    let deadline = Instant::now() + Duration::from_secs(3);
-    let last = loop {
-        let r = s.call_as(&k.api_key, "ACCOUNT.GETBALANCE", &[]).await;
-        if r.code().is_some() || Instant::now() > deadline {
-            break r;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    };
+    let last = poll_until_refused(&s, &k.api_key, Duration::from_secs(3)).await;
     assert_auth_failed(last);
     // The other keys of the server are unaffected.
     s.call("ACCOUNT.GETBALANCE", &[]).await.ok();
@@ -1161,10 +1108,16 @@ async fn revoked_key_stops_working_within_seconds() {
 // ---------------------------------------------------------------- transport
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn healthz_answers_200() {
+async fn healthz_answers_200_ok_in_plain_text() {
     let s = TestServer::start().await;
     let r = common::request(s.addr, "GET", "/healthz", &[], Bytes::new()).await;
     assert_eq!(r.status, 200, "{}", r.body);
+    let ct = r.headers.get("content-type").map(|v| v.to_str().unwrap());
+    assert!(
+        ct.is_some_and(|ct| ct.starts_with("text/plain")),
+        "content type {ct:?}"
+    );
+    assert_eq!(r.body, "ok\n");
     s.stop().await;
 }
 
@@ -1206,6 +1159,24 @@ async fn get_on_the_xml_api_path_is_405() {
     assert_eq!(r.result(), "ERROR");
     assert!(r.code().is_some(), "{}", r.body);
     assert!(r.error().contains("POST"), "{}", r.body);
+    s.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn wrong_method_on_the_xml_api_path_allows_post() {
+    let s = TestServer::start().await;
+    for method in ["GET", "PUT", "DELETE", "PATCH"] {
+        let r = common::request(s.addr, method, "/api/v3.asp", &[], Bytes::new()).await;
+        assert_eq!(r.status, 405, "{method}: {}", r.body);
+        let allow: Vec<&str> = r
+            .headers
+            .get_all("allow")
+            .iter()
+            .map(|v| v.to_str().unwrap())
+            .collect();
+        assert_eq!(allow, ["POST"], "{method}: Allow");
+        assert_eq!(r.result(), "ERROR", "{method}: {}", r.body);
+    }
     s.stop().await;
 }
 

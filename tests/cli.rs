@@ -1,21 +1,14 @@
 //! The operator CLI as scripts call it (OPERATIONS.md): exact command and
 //! flag names, one-line errors with a non-zero exit, nothing half done.
 
+mod common;
+
 use std::path::Path;
 use std::process::{Command, Output};
 
+use common::{DIDGATE, didgate};
 use didgate::domain::AccountNumber;
 use didgate::store::Db;
-
-fn didgate(db: &Path, args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_didgate"))
-        .arg("--db")
-        .arg(db)
-        .args(args)
-        .env("DIDGATE_LOG", "warn")
-        .output()
-        .expect("run didgate")
-}
 
 #[track_caller]
 fn ok(out: &Output) -> String {
@@ -401,14 +394,114 @@ fn backup_writes_a_consistent_copy() {
     fails(&didgate(&db, &["backup", "--to", copy.to_str().unwrap()]));
 }
 
+/// The commands of OPERATIONS.md (and `history`) with the flags the
+/// contract names for each: scripts call them exactly so.
+const COMMANDS: [(&[&str], &[&str]); 9] = [
+    (&["serve"], &["--listen", "--demo"]),
+    (&["init"], &[]),
+    (
+        &["account", "create"],
+        &[
+            "--name",
+            "--parent",
+            "--credit100",
+            "--forward-type",
+            "--forward-to",
+            "--json",
+        ],
+    ),
+    (&["account", "credit"], &["--account", "--amount100"]),
+    (&["key", "create"], &["--account", "--json"]),
+    (&["key", "revoke"], &["--key-id"]),
+    (&["inventory", "import"], &["--catalog", "--numbers"]),
+    (&["backup"], &["--to"]),
+    (&["history"], &["--e164"]),
+];
+
+/// Whether clap's help text lists `flag` as an option of its own (the
+/// first word of an option line), not merely mentions it in a description.
+fn lists_option(help: &str, flag: &str) -> bool {
+    help.lines().any(|line| {
+        let line = line.trim_start();
+        let line = match line.split_once(", ") {
+            Some((short, rest)) if short.len() == 2 && short.starts_with('-') => rest,
+            _ => line,
+        };
+        line.split_whitespace().next() == Some(flag)
+    })
+}
+
+/// `didgate <command> --help` for every command: a command that
+/// disappears (or is renamed) fails to parse, and one that loses a
+/// documented flag no longer lists it.
 #[test]
-fn help_names_every_command() {
-    let out = Command::new(env!("CARGO_BIN_EXE_didgate"))
-        .arg("--help")
-        .output()
-        .unwrap();
-    let text = String::from_utf8(out.stdout).unwrap();
-    for cmd in ["serve", "init", "account", "key", "inventory", "backup"] {
-        assert!(text.contains(cmd), "{cmd} missing from --help");
+fn every_command_answers_help_with_its_own_flags() {
+    for (command, flags) in COMMANDS {
+        let name = command.join(" ");
+        let out = Command::new(DIDGATE)
+            .args(command)
+            .arg("--help")
+            .output()
+            .expect("run didgate");
+        assert!(
+            out.status.success(),
+            "didgate {name} --help: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let help = String::from_utf8(out.stdout).unwrap();
+        // The help is the command's own, not its parent's or the top level's.
+        assert!(
+            help.contains(&format!("Usage: didgate {name} ")),
+            "didgate {name} --help:\n{help}"
+        );
+        // Every command takes --db (OPERATIONS.md).
+        for flag in flags.iter().chain(&["--db"]) {
+            assert!(
+                lists_option(&help, flag),
+                "didgate {name} --help does not list {flag}:\n{help}"
+            );
+        }
     }
+}
+
+#[test]
+fn top_level_help_lists_every_command() {
+    let out = Command::new(DIDGATE).arg("--help").output().unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let text = String::from_utf8(out.stdout).unwrap();
+    let commands = text
+        .split_once("Commands:")
+        .unwrap_or_else(|| panic!("no command list in --help:\n{text}"))
+        .1;
+    for cmd in [
+        "serve",
+        "init",
+        "account",
+        "key",
+        "inventory",
+        "backup",
+        "history",
+    ] {
+        assert!(
+            commands
+                .lines()
+                .any(|l| l.split_whitespace().next() == Some(cmd)),
+            "{cmd} missing from the commands of --help:\n{text}"
+        );
+    }
+}
+
+/// The flag check itself: an option line counts, a mention does not.
+#[test]
+fn lists_option_tells_options_from_mentions() {
+    let help = "Usage: didgate serve [OPTIONS]\n\nOptions:\n      --listen <LISTEN>\n          Address (ignores --db)\n      --demo\n  -h, --help\n          Print help\n";
+    assert!(lists_option(help, "--listen"));
+    assert!(lists_option(help, "--demo"));
+    assert!(lists_option(help, "--help"));
+    assert!(!lists_option(help, "--db"));
+    assert!(!lists_option(help, "--list"));
 }

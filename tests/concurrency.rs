@@ -10,9 +10,8 @@ use std::collections::{HashMap, HashSet};
 use std::net::SocketAddr;
 
 use bytes::Bytes;
-use common::{Reply, TestServer, envelope};
-use didgate::domain::AccountNumber;
-use http_body_util::{BodyExt, Full};
+use common::{Reply, TestServer, books, envelope, listed_stock};
+use http_body_util::Full;
 use hyper::Request;
 use hyper::client::conn::http1::SendRequest;
 use hyper_util::rt::TokioIo;
@@ -57,14 +56,7 @@ impl Client {
             .body(Full::new(Bytes::from(body)))
             .unwrap();
         let resp = self.sender.send_request(req).await.expect("send");
-        let status = resp.status().as_u16();
-        let headers = resp.headers().clone();
-        let body = resp.into_body().collect().await.expect("body").to_bytes();
-        Reply {
-            status,
-            headers,
-            body: String::from_utf8(body.to_vec()).expect("utf-8 reply"),
-        }
+        common::reply_of(resp).await
     }
 }
 
@@ -81,46 +73,10 @@ fn order(area: &str, quantity: u32, partial: bool) -> Vec<(&'static str, String)
     p
 }
 
-/// What the database says about an account, read on a separate connection
-/// as an operator would: balance, ledger sum and the numbers it owns.
-struct Books {
-    balance: i64,
-    ledger: i64,
-    owned: Vec<String>,
-}
-
-async fn books(s: &TestServer, account: &str) -> Books {
-    let account = AccountNumber::parse(account).expect("account number");
-    s.admin(move |db| {
-        let r = db.reader();
-        Books {
-            balance: r.balance_of(&account).expect("balance").0,
-            ledger: r.ledger_sum(&account).expect("ledger").0,
-            owned: r
-                .dids_of(&account)
-                .expect("dids")
-                .into_iter()
-                .map(|d| d.e164)
-                .collect(),
-        }
-    })
-    .await
-}
-
 /// The area's stock as the API reports it and as counted from the numbers
 /// themselves (with the maintained counter): all three must agree.
 async fn stock(s: &TestServer, area: &str) -> (i64, i64, i64) {
-    let r = s
-        .call("ANVEO.AREAS.LIST", &[("COUNTRY_ID", "US")])
-        .await
-        .ok();
-    let listed: i64 = r
-        .elements("AREA")
-        .into_iter()
-        .find(|a| a["AREA_ID"] == area)
-        .unwrap_or_else(|| panic!("area {area} not listed: {}", r.body))["STOCK"]
-        .parse()
-        .expect("STOCK is a number");
+    let listed = listed_stock(s, "US", area).await;
     let area_id = area.to_owned();
     let (counted, counter) = s
         .admin(move |db| db.reader().counted_stock(&area_id).expect("counted stock"))

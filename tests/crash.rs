@@ -19,7 +19,7 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::io::Write;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::{Child, Stdio};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -191,10 +191,7 @@ impl Server {
                 _ => common::free_addr().port(),
             };
             let addr = SocketAddr::from(([127, 0, 0, 1], port));
-            let child = Command::new(env!("CARGO_BIN_EXE_didgate"))
-                .arg("--db")
-                .arg(db)
-                .args(["serve", "--listen", &addr.to_string()])
+            let child = common::serve_command(db, addr)
                 // The default aging, stated so that no environment setting
                 // can return canceled numbers to stock during the test.
                 .args(["--aging-days", "30"])
@@ -218,21 +215,14 @@ impl Server {
     /// Polls `/healthz` until it answers 200; false if the process exits
     /// or 20 s pass.
     async fn ready(&mut self) -> bool {
-        let deadline = Instant::now() + Duration::from_secs(20);
-        while Instant::now() < deadline {
-            let child = self.child.as_mut().expect("running");
-            if let Some(status) = child.try_wait().expect("try_wait") {
-                eprintln!("didgate exited before it was ready: {status}");
-                return false;
+        let child = self.child.as_mut().expect("running");
+        match common::healthz_within(self.addr, child, Duration::from_secs(20)).await {
+            Ok(()) => true,
+            Err(e) => {
+                eprintln!("{e}");
+                false
             }
-            if let Ok(r) = try_request(self.addr, "GET", "/healthz", Bytes::new()).await {
-                if r.status == 200 {
-                    return true;
-                }
-            }
-            tokio::time::sleep(Duration::from_millis(20)).await;
         }
-        false
     }
 
     fn pid(&self) -> u32 {
@@ -695,14 +685,17 @@ async fn warm_up(addr: SocketAddr, trees: &[Tree]) {
 }
 
 /// While no server runs after a kill: which of the requests still awaiting
-/// their reply had been committed, with the reply stored with them. Reads
-/// the idempotency table directly (no `Reader` query exposes it); this
-/// only sharpens the check of those requests' retries.
+/// their reply had been committed, with the reply stored with them: the
+/// typed outcome idempotency keeps, rendered as the XML front renders a
+/// replay (with its `REQUEST_ID`). Reads the idempotency table directly (no
+/// query of the store exposes it); this only sharpens the check of those
+/// requests' retries.
 fn find_committed(db_path: &Path, flight: &Mutex<Flight>) {
+    use didgate_anveo::xml::{render, reply_of};
     let conn = rusqlite::Connection::open(db_path).expect("open db after the kill");
     let mut stmt = conn
         .prepare(
-            "SELECT i.response FROM idempotency i JOIN accounts a ON a.id = i.account_id
+            "SELECT i.outcome FROM idempotency i JOIN accounts a ON a.id = i.account_id
               WHERE a.number = ?1 AND i.request_id = ?2",
         )
         .expect("idempotency query");
@@ -711,7 +704,10 @@ fn find_committed(db_path: &Path, flight: &Mutex<Flight>) {
     for (account, request_id) in pending {
         let stored: Option<Vec<u8>> = stmt.query_row([&account, &request_id], |r| r.get(0)).ok();
         if let Some(bytes) = stored {
-            let text = String::from_utf8(bytes).expect("stored reply is UTF-8");
+            let outcome: didgate_core::outcome::Outcome =
+                serde_json::from_slice(&bytes).expect("stored outcome decodes");
+            let reply = reply_of(&outcome).value("REQUEST_ID", request_id.clone());
+            let text = String::from_utf8(render(&reply)).expect("rendered reply is UTF-8");
             flight.committed.insert(request_id, text);
         }
     }

@@ -7,20 +7,10 @@
 mod common;
 
 use std::io::{BufRead, BufReader, Write};
-use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+use std::process::{Command, Stdio};
+use std::time::Duration;
 
-use common::NY_AREA;
-
-/// Kills the namespace's shell (and so the server) even if the test fails.
-struct Guard(Child);
-
-impl Drop for Guard {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
+use common::{DIDGATE, KillOnDrop, NY_AREA, call_at, connect_within};
 
 const SCRIPT: &str = r#"
 mount -t tmpfs -o size=3M tmpfs "$DIR" || exit 1
@@ -73,13 +63,14 @@ async fn full_disk_is_unavailable_and_service_resumes_when_space_returns() {
         ])
         .env("DIR", mount_dir.path())
         .env("SEED", &seed)
-        .env("BIN", env!("CARGO_BIN_EXE_didgate"))
+        .env("BIN", DIDGATE)
         .env("ADDR", addr.to_string())
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .spawn()
         .expect("unshare (util-linux) runs");
-    let mut guard = Guard(child);
+    // Kills the namespace's shell (and so the server) even if the test fails.
+    let mut guard = KillOnDrop(child);
     let mut commands = guard.0.stdin.take().unwrap();
     let mut replies = BufReader::new(guard.0.stdout.take().unwrap()).lines();
     assert_eq!(replies.next().unwrap().unwrap(), "started");
@@ -93,15 +84,11 @@ async fn full_disk_is_unavailable_and_service_resumes_when_space_returns() {
         assert_eq!(line, expect);
     };
 
-    let call = |action: &'static str, params: Vec<(&'static str, &'static str)>| {
-        let body = common::envelope(&demo.api_key, action, &params);
-        async move { common::request(addr, "POST", "/api/v3.asp", &[], body.into()).await }
+    let key = demo.api_key.as_str();
+    let call = |action: &'static str, params: Vec<(&'static str, &'static str)>| async move {
+        call_at(addr, key, action, &params).await
     };
-    let deadline = Instant::now() + Duration::from_secs(10);
-    while std::net::TcpStream::connect(addr).is_err() {
-        assert!(Instant::now() < deadline, "server did not start");
-        std::thread::sleep(Duration::from_millis(50));
-    }
+    drop(connect_within(addr, Duration::from_secs(10)));
     let order = vec![("DID_TYPE", "GEOGRAPHIC"), ("AREA_ID", NY_AREA)];
     call("DID.ORDER", order.clone()).await.ok();
 

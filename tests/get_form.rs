@@ -9,14 +9,15 @@ mod common;
 
 use std::io::Read as _;
 use std::net::SocketAddr;
-use std::process::{Child, Command, ExitStatus, Stdio};
-use std::time::{Duration, Instant};
+use std::process::{Command, Stdio};
+use std::time::Duration;
 
 use bytes::Bytes;
-use common::{NY_AREA, Reply, TestServer, envelope};
+use common::{
+    AUTH_MESSAGE, KillOnDrop, NY_AREA, Reply, TestServer, envelope, serve_command, wait_for_exit,
+    wait_until_serving,
+};
 
-/// The one text every authentication failure carries (PROTOCOL.md 3).
-const AUTH_MESSAGE: &str = "authentication failed: check the api key";
 const GET_PATH: &str = "/api/v2.asp";
 
 /// URL-encodes a query value the way a form does (space as `+`).
@@ -317,39 +318,6 @@ async fn post_to_the_get_form_path_is_405() {
 
 // ------------------------------------------------------------------- the log
 
-/// Waits until the server answers `/healthz`, or panics after `within`.
-async fn wait_until_serving(addr: SocketAddr, child: &mut Child, within: Duration) {
-    let deadline = Instant::now() + within;
-    loop {
-        if let Some(status) = child.try_wait().unwrap() {
-            panic!("didgate exited before serving: {status}");
-        }
-        if tokio::net::TcpStream::connect(addr).await.is_ok() {
-            let r = get(addr, "/healthz").await;
-            assert_eq!(r.status, 200, "{}", r.body);
-            return;
-        }
-        assert!(Instant::now() < deadline, "didgate did not start serving");
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-}
-
-/// Waits for the process to exit, or kills it and panics after `within`.
-fn wait_for_exit(child: &mut Child, within: Duration) -> ExitStatus {
-    let deadline = Instant::now() + within;
-    loop {
-        if let Some(status) = child.try_wait().unwrap() {
-            return status;
-        }
-        if Instant::now() > deadline {
-            let _ = child.kill();
-            let _ = child.wait();
-            panic!("didgate did not exit within {within:?} of SIGTERM");
-        }
-        std::thread::sleep(Duration::from_millis(20));
-    }
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn key_never_reaches_a_log_line() {
     let dir = tempfile::tempdir().unwrap();
@@ -368,25 +336,24 @@ async fn key_never_reaches_a_log_line() {
     let wrong = format!("dg_{id}_{wrong_secret}");
 
     let addr = common::free_addr();
-    let mut child = Command::new(env!("CARGO_BIN_EXE_didgate"))
-        .arg("--db")
-        .arg(&db)
-        .args(["serve", "--listen", &addr.to_string()])
-        .env("DIDGATE_LOG", "info")
-        .env_remove("DIDGATE_LOG_FORMAT")
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("start didgate");
+    let mut child = KillOnDrop(
+        serve_command(&db, addr)
+            .env("DIDGATE_LOG", "info")
+            .env_remove("DIDGATE_LOG_FORMAT")
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("start didgate"),
+    );
     // Drain stderr on a thread so the server never blocks on a full pipe.
-    let mut stderr = child.stderr.take().unwrap();
+    let mut stderr = child.0.stderr.take().unwrap();
     let log = std::thread::spawn(move || {
         let mut text = String::new();
         stderr.read_to_string(&mut text).unwrap();
         text
     });
-    wait_until_serving(addr, &mut child, Duration::from_secs(20)).await;
+    wait_until_serving(addr, &mut child.0, Duration::from_secs(20)).await;
 
     // Valid and invalid keys, both forms, and a GET form refused before
     // authentication whose query string still holds the key.
@@ -426,14 +393,14 @@ async fn key_never_reaches_a_log_line() {
         ]
     );
 
-    let pid = child.id().to_string();
+    let pid = child.0.id().to_string();
     let killed = Command::new("kill")
         .args(["-TERM", &pid])
         .status()
         .expect("run kill");
     assert!(killed.success());
     let status =
-        tokio::task::spawn_blocking(move || wait_for_exit(&mut child, Duration::from_secs(15)))
+        tokio::task::spawn_blocking(move || wait_for_exit(&mut child.0, Duration::from_secs(15)))
             .await
             .unwrap();
     let log = log.join().unwrap();

@@ -20,7 +20,7 @@ mod common;
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
-use common::{Mismatch, TestServer};
+use common::{Mismatch, TestServer, read_fixture};
 
 /// Replaced in requests by the demo account's API key.
 const KEY_PLACEHOLDER: &str = "YOURAPIKEY";
@@ -350,14 +350,10 @@ fn discover() -> Vec<Case> {
     cases
 }
 
-fn read(path: &Path) -> String {
-    std::fs::read_to_string(path).unwrap_or_else(|e| panic!("reading {}: {e}", path.display()))
-}
-
 /// Runs one case on a fresh server; `Err` holds the failure report.
 async fn run_case(case: &Case) -> Result<(), String> {
     let name = &case.name;
-    let expected_xml = read(&case.dir.join("response.xml"));
+    let expected_xml = read_fixture(&case.dir.join("response.xml"));
     let expected =
         parse(&expected_xml).map_err(|e| format!("fixtures/{name}/response.xml: {e}"))?;
     // A fixture that does not even say whether the call succeeded would
@@ -372,7 +368,7 @@ async fn run_case(case: &Case) -> Result<(), String> {
 
     let s = TestServer::start().await;
     for setup in &setups {
-        let body = read(setup).replace(KEY_PLACEHOLDER, &s.key);
+        let body = read_fixture(setup).replace(KEY_PLACEHOLDER, &s.key);
         let r = s.post("/api/v3.asp", body).await;
         if r.status != 200 || r.code().is_some() {
             let file = setup.file_name().unwrap().to_string_lossy();
@@ -383,7 +379,7 @@ async fn run_case(case: &Case) -> Result<(), String> {
             ));
         }
     }
-    let body = read(&case.dir.join("request.xml")).replace(KEY_PLACEHOLDER, &s.key);
+    let body = read_fixture(&case.dir.join("request.xml")).replace(KEY_PLACEHOLDER, &s.key);
     let reply = s.post("/api/v3.asp", body).await;
     let account = s.account.clone();
     s.stop().await;
@@ -472,7 +468,10 @@ async fn golden_fixtures_match() {
 /// fixture so that its parsing is covered too.
 #[test]
 fn comparator_rejects_mismatching_documents() {
-    let expected = parse(&read(&fixtures_dir().join("did_order_seed/response.xml"))).unwrap();
+    let expected = parse(&read_fixture(
+        &fixtures_dir().join("did_order_seed/response.xml"),
+    ))
+    .unwrap();
     let did = |monthly: &str, e164: &str| {
         format!(
             "<DID E164=\"{e164}\" DID_TYPE=\"GEOGRAPHIC\" SMS_URL=\"\" SMS_EMAIL=\"\" \

@@ -11,7 +11,7 @@ mod common;
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
-use common::{Reply, TestServer, envelope, esc, request};
+use common::{Reply, TestServer, envelope, raw_envelope, request};
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
@@ -20,16 +20,6 @@ const MARKER: &str = "PAYLOADMARKER";
 
 /// The declaration every XML reply begins with.
 const XML_DECLARATION: &str = "<?xml version=\"1.0\" encoding=\"UTF-8\"?>";
-
-/// An envelope for `action` whose `ACTION` element holds `inner` verbatim,
-/// so a test can put broken markup exactly where it wants it.
-fn raw_envelope(key: &str, action: &str, inner: &str) -> String {
-    format!(
-        "<?xml version=\"1.0\" standalone=\"no\" ?>\n<REQUEST>\n  <USERTOKEN><USERKEY>{}</USERKEY></USERTOKEN>\n  <ACTION NAME=\"{}\">{inner}</ACTION>\n</REQUEST>\n",
-        esc(key),
-        esc(action)
-    )
-}
 
 /// Checks the transport-level error shape: the status, the XML content type,
 /// the declaration, `<RESPONSE><RESULT>ERROR</RESULT>`, the code and a

@@ -17,12 +17,12 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use bytes::Bytes;
-use common::{Mismatch, NY_AREA, TestServer};
-use didgate::domain::AccountNumber;
+use common::{
+    AUTH_MESSAGE, JSON_PATH, Mismatch, NY_AREA, TestServer, balance_as, json_path, owned,
+    read_fixture,
+};
 use serde_json::{Value, json};
 
-/// The JSON front's path; the key travels in the `apikey` query parameter.
-const JSON_PATH: &str = "/ws/apikey/call_function";
 /// Brooklyn: 10 numbers, only the SU plan (129 monthly, 199 setup).
 const BROOKLYN: &str = "us-ny-718";
 /// London: 10 numbers, only the SU plan (199 monthly, no setup fee).
@@ -32,8 +32,6 @@ const DEMO_BALANCE: i64 = 10_000;
 /// The demo account's default forwarding, which new numbers take.
 const DEMO_FORWARD_TYPE: &str = "CALLFLOW";
 const DEMO_FORWARD_TO: &str = "8c25e06faf2b98erts3gdtb83df91b307ff287f1";
-/// The one text every authentication failure carries (PROTOCOL.md 3).
-const AUTH_MESSAGE: &str = "authentication failed: check the api key";
 /// The keys of a number object: the `DID` attributes of PROTOCOL.md 3 in
 /// lower case, since `number.list_all` lists numbers "as in `DID.LIST`".
 const DID_KEYS: [&str; 17] = [
@@ -126,17 +124,6 @@ impl JsonReply {
     }
 }
 
-/// The JSON path with `key` in the query string, or without one.
-fn json_path(key: Option<&str>) -> String {
-    match key {
-        Some(k) => {
-            let encoded: String = form_urlencoded::byte_serialize(k.as_bytes()).collect();
-            format!("{JSON_PATH}?apikey={encoded}")
-        }
-        None => JSON_PATH.to_owned(),
-    }
-}
-
 /// POSTs a raw body to the JSON front and parses the reply, which must be
 /// JSON whatever happened.
 async fn post_raw(s: &TestServer, key: Option<&str>, body: impl Into<Bytes>) -> JsonReply {
@@ -205,22 +192,6 @@ fn strings(v: &Value) -> Vec<String> {
         .collect()
 }
 
-/// The balance in hundredths as XML `ACCOUNT.GETBALANCE` reports it.
-async fn balance_as(s: &TestServer, key: &str) -> i64 {
-    let r = s.call_as(key, "ACCOUNT.GETBALANCE", &[]).await.ok();
-    r.value("BALANCE100").unwrap().parse().unwrap()
-}
-
-/// The numbers an account owns, read straight from the database.
-fn owned(s: &TestServer, account: &str) -> Vec<String> {
-    let db = s.db();
-    let dids = db
-        .reader()
-        .dids_of(&AccountNumber::parse(account).unwrap())
-        .unwrap();
-    dids.into_iter().map(|d| d.e164).collect()
-}
-
 /// The number objects `number.list_all` returns, by E.164.
 async fn list_all(s: &TestServer) -> Vec<Value> {
     let r = rpc(s, "number.list_all", json!([])).await.ok();
@@ -282,6 +253,22 @@ fn now() -> i64 {
         .duration_since(UNIX_EPOCH)
         .unwrap()
         .as_secs() as i64
+}
+
+/// The `created_at` and `expires_at` (seconds since the epoch) of the
+/// reservation `token`, read straight from the database (read-only).
+fn stored_reservation_times(s: &TestServer, token: &str) -> (i64, i64) {
+    let conn = rusqlite::Connection::open_with_flags(
+        &s.db_path,
+        rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY,
+    )
+    .unwrap();
+    conn.query_row(
+        "SELECT created_at, expires_at FROM reservations WHERE id = ?1",
+        [token],
+        |r| Ok((r.get(0)?, r.get(1)?)),
+    )
+    .unwrap_or_else(|e| panic!("reservation {token} in the database: {e}"))
 }
 
 /// A token as `did.reserve` hands it out: the XML front's reservation id.
@@ -454,14 +441,10 @@ fn discover() -> Vec<Case> {
     cases
 }
 
-fn read(path: &Path) -> String {
-    std::fs::read_to_string(path).unwrap_or_else(|e| panic!("reading {}: {e}", path.display()))
-}
-
 /// Runs one case on a fresh server; `Err` holds the failure report.
 async fn run_case(case: &Case) -> Result<(), String> {
     let name = &case.name;
-    let expected: Value = serde_json::from_str(&read(&case.dir.join("response.json")))
+    let expected: Value = serde_json::from_str(&read_fixture(&case.dir.join("response.json")))
         .map_err(|e| format!("fixtures/json/{name}/response.json: not JSON: {e}"))?;
     // A fixture must say whether the call succeeded, or it could match
     // almost anything.
@@ -478,7 +461,7 @@ async fn run_case(case: &Case) -> Result<(), String> {
 
     let s = TestServer::start().await;
     for setup in &setups {
-        let r = post_raw(&s, Some(&s.key), read(setup)).await;
+        let r = post_raw(&s, Some(&s.key), read_fixture(setup)).await;
         if r.status != 200 || r.body.get("result").is_none() || r.body.get("error").is_some() {
             let file = setup.file_name().unwrap().to_string_lossy();
             let raw = r.raw;
@@ -494,7 +477,7 @@ async fn run_case(case: &Case) -> Result<(), String> {
         "POST",
         &json_path(Some(&s.key)),
         &[],
-        read(&case.dir.join("request.json")).into(),
+        read_fixture(&case.dir.join("request.json")).into(),
     )
     .await;
     let account = s.account.clone();
@@ -576,7 +559,7 @@ async fn json_golden_fixtures_match() {
 /// `list_area_gb_mobile` fixture, so its parsing is covered too.
 #[test]
 fn json_comparator_rejects_mismatches() {
-    let expected: Value = serde_json::from_str(&read(
+    let expected: Value = serde_json::from_str(&read_fixture(
         &fixtures_dir().join("list_area_gb_mobile/response.json"),
     ))
     .unwrap();
@@ -785,15 +768,25 @@ async fn reserve_opens_a_reservation_with_token_expiry_and_items() {
     )
     .await
     .ok();
+    let after = now();
     assert_keys(&r, &["token", "expire", "items"]);
-    assert_token(r["token"].as_str().unwrap());
+    let token = r["token"].as_str().unwrap();
+    assert_token(token);
     // The lowest numbers, as for an order from the area.
     assert_eq!(strings(&r["items"]), ["17185550100", "17185550101"]);
     // The default hold is 15 minutes (PROTOCOL.md 4, MINUTES), written as a
-    // contract time.
+    // contract time: exactly the reservation's creation time as the
+    // database keeps it plus 900 s, and the expiry the database keeps.
     let expire = unix_time(r["expire"].as_str().unwrap());
-    let hold = expire - before;
-    assert!((14 * 60..=16 * 60).contains(&hold), "hold of {hold} s: {r}");
+    let (created, stored_expire) = stored_reservation_times(&s, token);
+    assert_eq!(expire, created + 15 * 60, "created at {created}: {r}");
+    assert_eq!(expire, stored_expire, "{r}");
+    // The creation time is the server's clock at the call: within the
+    // call's own span (whole seconds) on this machine's clock.
+    assert!(
+        (before..=after).contains(&created),
+        "created at {created}, call from {before} to {after}"
+    );
     // The held numbers are out of stock and out of the XML search.
     let search = s.call("DID.SEARCH", &[("AREA_ID", BROOKLYN)]).await.ok();
     let found = search.e164s();
@@ -808,6 +801,7 @@ async fn second_reserve_adds_to_the_same_token() {
     let first = rpc(&s, "did.reserve", json!([BROOKLYN, 2, "RANDOM", null]))
         .await
         .ok();
+    let before_second = now();
     let second = rpc(
         &s,
         "did.reserve",
@@ -815,17 +809,32 @@ async fn second_reserve_adds_to_the_same_token() {
     )
     .await
     .ok();
+    let after_second = now();
     assert_eq!(second["token"], first["token"]);
     assert_eq!(
         strings(&second["items"]),
         ["17185550100", "17185550101", "442079460100"]
     );
-    // Adding refreshes the hold, so it never ends earlier than before.
+    // Adding refreshes the hold: the reservation now ends the default 15
+    // minutes after the second call, never earlier than before.
     let (e1, e2) = (
         unix_time(first["expire"].as_str().unwrap()),
         unix_time(second["expire"].as_str().unwrap()),
     );
+    let (created, stored_expire) = stored_reservation_times(&s, first["token"].as_str().unwrap());
+    // Exact: the first expiry is the creation time the database keeps plus
+    // the hold, and the second is the expiry the database now keeps.
+    assert_eq!(e1, created + 15 * 60, "created at {created}: {first}");
+    assert_eq!(e2, stored_expire, "{second}");
     assert!(e2 >= e1, "{first} then {second}");
+    // The time of the second call itself is stored nowhere (adding only
+    // rewrites `expires_at`), so it cannot be derived from the reply or the
+    // database: it is bracketed by this machine's clock around the call,
+    // to the whole second.
+    assert!(
+        (before_second + 15 * 60..=after_second + 15 * 60).contains(&e2),
+        "expiry {e2}, second call from {before_second} to {after_second}: {second}"
+    );
     // A third call from the first area again takes the next free numbers.
     let third = rpc(&s, "did.reserve", json!([BROOKLYN, 1, "RANDOM", null]))
         .await

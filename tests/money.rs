@@ -5,45 +5,15 @@
 
 mod common;
 
-use bytes::Bytes;
-use common::{NY_AREA, Reply, TestServer};
+use common::{
+    Books, NY_AREA, TestServer, balance_as, balanced_books, call_at, credit, import_numbers,
+    listed_stock, sub_account,
+};
 use didgate::admin;
 use didgate::domain::{AccountNumber, Money100};
-use didgate::inventory::{self, Source};
 
 /// Brooklyn: 10 numbers, only the SU plan (129 monthly, 199 setup).
 const BROOKLYN: &str = "us-ny-718";
-
-/// What the money and inventory of one account look like from outside.
-#[derive(Debug, PartialEq, Eq)]
-struct Books {
-    balance: i64,
-    owned: Vec<String>,
-}
-
-/// Reads the books of the top-level `account` from the database and checks
-/// the invariant that its balance is the sum of its ledger.
-fn books(s: &TestServer, account: &str) -> Books {
-    let db = s.db();
-    let r = db.reader();
-    let number = AccountNumber::parse(account).unwrap();
-    let balance = r.balance_of(&number).unwrap();
-    let owned: Vec<String> = r
-        .dids_of(&number)
-        .unwrap()
-        .into_iter()
-        .map(|d| d.e164)
-        .collect();
-    assert_eq!(
-        r.ledger_sum(&number).unwrap(),
-        balance,
-        "ledger sum of {account} differs from its balance"
-    );
-    Books {
-        balance: balance.0,
-        owned,
-    }
-}
 
 /// The stock of `area`, checking the maintained counter against a count of
 /// the numbers themselves.
@@ -53,58 +23,18 @@ fn stock(s: &TestServer, area: &str) -> i64 {
     counter
 }
 
-/// The `STOCK` that `ANVEO.AREAS.LIST` shows, as a client sees it.
-async fn listed_stock(s: &TestServer, area: &str) -> i64 {
-    let r = s
-        .call("ANVEO.AREAS.LIST", &[("COUNTRY_ID", "US")])
-        .await
-        .ok();
-    let a = r
-        .elements("AREA")
-        .into_iter()
-        .find(|a| a["AREA_ID"] == area)
-        .unwrap();
-    a["STOCK"].parse().unwrap()
-}
-
-async fn balance_over_http(s: &TestServer, key: &str) -> i64 {
-    let r = s.call_as(key, "ACCOUNT.GETBALANCE", &[]).await.ok();
-    r.value("BALANCE100").unwrap().parse().unwrap()
-}
-
-async fn credit(s: &TestServer, account: &str, amount: i64) {
-    let number = AccountNumber::parse(account).unwrap();
-    s.admin(move |db| admin::credit(db, &number, Money100(amount)).unwrap())
-        .await;
-}
-
-/// Adds numbers to the inventory the way `inventory import` does.
-async fn import_numbers(s: &TestServer, csv: &'static str) {
-    s.admin(move |db| {
-        let catalog = Source {
-            name: "catalog.csv".into(),
-            reader: admin::DEMO_CATALOG.as_bytes(),
-        };
-        let numbers = Source {
-            name: "numbers.csv".into(),
-            reader: csv.as_bytes(),
-        };
-        inventory::import(db, catalog, Some(numbers)).unwrap()
-    })
-    .await;
-}
-
 // ------------------------------------------------------------- refusals
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn insufficient_funds_changes_nothing() {
     let s = TestServer::start().await;
     let poor = s.new_account(100).await;
-    let before = books(&s, &poor.account_number);
+    let before = balanced_books(&s, &poor.account_number).await;
     assert_eq!(
         before,
         Books {
             balance: 100,
+            ledger: 100,
             owned: vec![]
         }
     );
@@ -123,10 +53,10 @@ async fn insufficient_funds_changes_nothing() {
         "insufficient funds: order costs 398, balance is 100"
     );
 
-    assert_eq!(books(&s, &poor.account_number), before);
-    assert_eq!(balance_over_http(&s, &poor.api_key).await, 100);
+    assert_eq!(balanced_books(&s, &poor.account_number).await, before);
+    assert_eq!(balance_as(&s, &poor.api_key).await, 100);
     assert_eq!(stock(&s, NY_AREA), 20);
-    assert_eq!(listed_stock(&s, NY_AREA).await, 20);
+    assert_eq!(listed_stock(&s, "US", NY_AREA).await, 20);
     // The number it would have bought is still the next one sold.
     let r = s
         .call(
@@ -142,7 +72,7 @@ async fn insufficient_funds_changes_nothing() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn out_of_stock_without_partial_changes_nothing() {
     let s = TestServer::start().await;
-    let before = books(&s, &s.account);
+    let before = balanced_books(&s, &s.account).await;
     let r = s
         .call(
             "DID.ORDER",
@@ -161,11 +91,12 @@ async fn out_of_stock_without_partial_changes_nothing() {
         "out of stock: 11 requested, 10 available in area us-ny-718"
     );
     // All or nothing: not even the ten that exist were bought.
-    assert_eq!(books(&s, &s.account), before);
+    assert_eq!(balanced_books(&s, &s.account).await, before);
     assert_eq!(
         before,
         Books {
             balance: 10_000,
+            ledger: 10_000,
             owned: vec![]
         }
     );
@@ -186,7 +117,7 @@ async fn partial_order_from_an_empty_area_is_out_of_stock() {
     )
     .await
     .ok();
-    let before = books(&s, &s.account);
+    let before = balanced_books(&s, &s.account).await;
     assert_eq!(before.balance, 10_000 - 10 * 328);
     // PARTIAL_ALLOWED buys what is there, but at least one number.
     let r = s
@@ -204,7 +135,7 @@ async fn partial_order_from_an_empty_area_is_out_of_stock() {
         r.error(),
         "out of stock: 1 requested, 0 available in area us-ny-718"
     );
-    assert_eq!(books(&s, &s.account), before);
+    assert_eq!(balanced_books(&s, &s.account).await, before);
     assert_eq!(stock(&s, BROOKLYN), 0);
     s.stop().await;
 }
@@ -230,7 +161,7 @@ async fn repeated_request_id_replays_the_first_reply_and_charges_once() {
     let third = s.call("DID.ORDER", &reversed).await.ok();
     assert_eq!(first.body, third.body);
 
-    let b = books(&s, &s.account);
+    let b = balanced_books(&s, &s.account).await;
     assert_eq!(b.balance, 10_000 - 796);
     assert_eq!(b.owned, ["12121111111", "12121111112"]);
     assert_eq!(stock(&s, NY_AREA), 18);
@@ -257,7 +188,7 @@ async fn request_id_is_shared_by_the_keys_of_one_account() {
         .await
         .ok();
     assert_eq!(first.body, again.body);
-    assert_eq!(books(&s, &s.account).balance, 10_000 - 398);
+    assert_eq!(balanced_books(&s, &s.account).await.balance, 10_000 - 398);
     s.stop().await;
 }
 
@@ -274,7 +205,7 @@ async fn request_id_reused_with_other_parameters_is_conflict_and_changes_nothing
     )
     .await
     .ok();
-    let before = books(&s, &s.account);
+    let before = balanced_books(&s, &s.account).await;
     for other in [
         vec![
             ("DID_TYPE", "GEOGRAPHIC"),
@@ -298,7 +229,7 @@ async fn request_id_reused_with_other_parameters_is_conflict_and_changes_nothing
         assert_eq!(r.status, 200);
         assert!(r.error().contains("REQUEST_ID reuse"), "{}", r.error());
     }
-    assert_eq!(books(&s, &s.account), before);
+    assert_eq!(balanced_books(&s, &s.account).await, before);
     assert_eq!(stock(&s, NY_AREA), 19);
     assert_eq!(stock(&s, BROOKLYN), 10);
     s.stop().await;
@@ -308,13 +239,7 @@ async fn request_id_reused_with_other_parameters_is_conflict_and_changes_nothing
 async fn request_id_is_scoped_per_account() {
     let s = TestServer::start().await;
     let other = s.new_account(1_000).await;
-    let sub = {
-        let parent = AccountNumber::parse(&s.account).unwrap();
-        s.admin(move |db| {
-            admin::create_account(db, "Sub", Some(parent), Money100(0), None).unwrap()
-        })
-        .await
-    };
+    let sub = sub_account(&s, &s.account).await;
     let params = [
         ("DID_TYPE", "GEOGRAPHIC"),
         ("AREA_ID", NY_AREA),
@@ -329,14 +254,18 @@ async fn request_id_is_scoped_per_account() {
     assert_eq!(theirs.e164s(), ["12121111112"]);
     assert_eq!(subs.e164s(), ["12121111113"]);
     assert_eq!(
-        books(&s, &other.account_number),
+        balanced_books(&s, &other.account_number).await,
         Books {
             balance: 602,
+            ledger: 602,
             owned: vec!["12121111112".into()]
         }
     );
     // The demo tree paid for its own order and its sub-account's.
-    assert_eq!(books(&s, &s.account).balance, 10_000 - 2 * 398);
+    assert_eq!(
+        balanced_books(&s, &s.account).await.balance,
+        10_000 - 2 * 398
+    );
     assert_eq!(stock(&s, NY_AREA), 17);
     s.stop().await;
 }
@@ -357,9 +286,10 @@ async fn failed_request_with_request_id_can_be_retried_after_a_credit() {
             .fails("INSUFFICIENT_FUNDS");
     }
     assert_eq!(
-        books(&s, &poor.account_number),
+        balanced_books(&s, &poor.account_number).await,
         Books {
             balance: 100,
+            ledger: 100,
             owned: vec![]
         }
     );
@@ -368,9 +298,10 @@ async fn failed_request_with_request_id_can_be_retried_after_a_credit() {
     assert_eq!(ok.value("CHARGED100").as_deref(), Some("398"));
     assert_eq!(ok.value("REQUEST_ID").as_deref(), Some("retry-funds"));
     assert_eq!(
-        books(&s, &poor.account_number),
+        balanced_books(&s, &poor.account_number).await,
         Books {
             balance: 0,
+            ledger: 0,
             owned: vec!["12121111111".into()]
         }
     );
@@ -378,7 +309,7 @@ async fn failed_request_with_request_id_can_be_retried_after_a_credit() {
     // failing for lack of funds or charging again.
     let replay = s.call_as(&poor.api_key, "DID.ORDER", &params).await.ok();
     assert_eq!(replay.body, ok.body);
-    assert_eq!(books(&s, &poor.account_number).balance, 0);
+    assert_eq!(balanced_books(&s, &poor.account_number).await.balance, 0);
     s.stop().await;
 }
 
@@ -392,7 +323,7 @@ async fn failed_request_with_request_id_can_be_retried_once_stock_arrives() {
         ("REQUEST_ID", "retry-stock"),
     ];
     s.call("DID.ORDER", &params).await.fails("OUT_OF_STOCK");
-    assert_eq!(books(&s, &s.account).balance, 10_000);
+    assert_eq!(balanced_books(&s, &s.account).await.balance, 10_000);
     import_numbers(&s, "e164,area_id\n17185550199,us-ny-718\n").await;
     assert_eq!(stock(&s, BROOKLYN), 11);
     let ok = s.call("DID.ORDER", &params).await.ok();
@@ -400,7 +331,7 @@ async fn failed_request_with_request_id_can_be_retried_once_stock_arrives() {
     assert_eq!(bought.len(), 11);
     assert_eq!(bought.last().map(String::as_str), Some("17185550199"));
     assert_eq!(ok.value("CHARGED100").as_deref(), Some("3608"));
-    assert_eq!(books(&s, &s.account).balance, 10_000 - 3_608);
+    assert_eq!(balanced_books(&s, &s.account).await.balance, 10_000 - 3_608);
     assert_eq!(stock(&s, BROOKLYN), 0);
     s.stop().await;
 }
@@ -428,9 +359,10 @@ async fn invalid_request_id_is_rejected_and_changes_nothing() {
         );
     }
     assert_eq!(
-        books(&s, &s.account),
+        balanced_books(&s, &s.account).await,
         Books {
             balance: 10_000,
+            ledger: 10_000,
             owned: vec![]
         }
     );
@@ -475,15 +407,16 @@ async fn test_mode_order_reports_the_order_but_changes_nothing() {
     assert_eq!(r.value("CHARGED100").as_deref(), Some("796"));
 
     assert_eq!(
-        books(&s, &s.account),
+        balanced_books(&s, &s.account).await,
         Books {
             balance: 10_000,
+            ledger: 10_000,
             owned: vec![]
         }
     );
-    assert_eq!(balance_over_http(&s, &s.key).await, 10_000);
+    assert_eq!(balance_as(&s, &s.key).await, 10_000);
     assert_eq!(stock(&s, NY_AREA), 20);
-    assert_eq!(listed_stock(&s, NY_AREA).await, 20);
+    assert_eq!(listed_stock(&s, "US", NY_AREA).await, 20);
     // A real order then buys the very number the dry run showed.
     let real = s
         .call(
@@ -534,16 +467,18 @@ async fn test_mode_still_reports_insufficient_funds_and_out_of_stock() {
         "out of stock: 11 requested, 10 available in area us-ny-718"
     );
     assert_eq!(
-        books(&s, &poor.account_number),
+        balanced_books(&s, &poor.account_number).await,
         Books {
             balance: 100,
+            ledger: 100,
             owned: vec![]
         }
     );
     assert_eq!(
-        books(&s, &s.account),
+        balanced_books(&s, &s.account).await,
         Books {
             balance: 10_000,
+            ledger: 10_000,
             owned: vec![]
         }
     );
@@ -566,9 +501,10 @@ async fn test_mode_rejects_a_bogus_flag() {
         .fails("INVALID_PARAMETER");
     assert_eq!(r.error(), "parameter TEST must be TRUE or FALSE");
     assert_eq!(
-        books(&s, &s.account),
+        balanced_books(&s, &s.account).await,
         Books {
             balance: 10_000,
+            ledger: 10_000,
             owned: vec![]
         }
     );
@@ -605,7 +541,7 @@ async fn test_mode_does_not_use_up_a_request_id() {
         .await
         .ok();
     assert_eq!(real.e164s(), ["12121111111"]);
-    assert_eq!(books(&s, &s.account).balance, 10_000 - 398);
+    assert_eq!(balanced_books(&s, &s.account).await.balance, 10_000 - 398);
     s.stop().await;
 }
 
@@ -625,13 +561,7 @@ type Step<'a> = (
 async fn balance_always_equals_ledger_sum() {
     let s = TestServer::start().await;
     let poor = s.new_account(500).await;
-    let sub = {
-        let parent = AccountNumber::parse(&s.account).unwrap();
-        s.admin(move |db| {
-            admin::create_account(db, "Sub", Some(parent), Money100(0), None).unwrap()
-        })
-        .await
-    };
+    let sub = sub_account(&s, &s.account).await;
     let ny = [("DID_TYPE", "GEOGRAPHIC"), ("AREA_ID", NY_AREA)];
     let pm = [
         ("DID_TYPE", "GEOGRAPHIC"),
@@ -683,9 +613,13 @@ async fn balance_always_equals_ledger_sum() {
             credit(&s, &poor.account_number, 1_000).await;
             poor_expected += 1_000;
         }
-        assert_eq!(books(&s, &s.account).balance, demo_expected, "step {i}");
         assert_eq!(
-            books(&s, &poor.account_number).balance,
+            balanced_books(&s, &s.account).await.balance,
+            demo_expected,
+            "step {i}"
+        );
+        assert_eq!(
+            balanced_books(&s, &poor.account_number).await.balance,
             poor_expected,
             "step {i}"
         );
@@ -701,33 +635,22 @@ async fn balance_always_equals_ledger_sum() {
             Money100(0),
             "step {i}"
         );
+        assert_eq!(balance_as(&s, &s.key).await, demo_expected, "step {i}");
         assert_eq!(
-            balance_over_http(&s, &s.key).await,
-            demo_expected,
-            "step {i}"
-        );
-        assert_eq!(
-            balance_over_http(&s, &poor.api_key).await,
+            balance_as(&s, &poor.api_key).await,
             poor_expected,
             "step {i}"
         );
     }
     // The poor account, credited, can now order again.
     s.call_as(&poor.api_key, "DID.ORDER", &ny).await.ok();
-    assert_eq!(books(&s, &poor.account_number).balance, poor_expected - 398);
+    assert_eq!(
+        balanced_books(&s, &poor.account_number).await.balance,
+        poor_expected - 398
+    );
     assert_eq!(stock(&s, NY_AREA), 20 - 1 - 3 - 1 - 1 - 1);
     assert_eq!(stock(&s, BROOKLYN), 0);
     s.stop().await;
-}
-
-/// Sends one `DID.ORDER` on its own connection, for concurrent requests.
-async fn order_raw(
-    addr: std::net::SocketAddr,
-    key: String,
-    params: Vec<(&'static str, &'static str)>,
-) -> Reply {
-    let body = common::envelope(&key, "DID.ORDER", &params);
-    common::request(addr, "POST", "/api/v3.asp", &[], Bytes::from(body)).await
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -741,7 +664,9 @@ async fn concurrent_orders_never_oversell_or_overcharge() {
                 ("AREA_ID", BROOKLYN),
                 ("QUANTITY", "3"),
             ];
-            tokio::spawn(order_raw(s.addr, s.key.clone(), params))
+            // Each order on its own connection, all at once.
+            let (addr, key) = (s.addr, s.key.clone());
+            tokio::spawn(async move { call_at(addr, &key, "DID.ORDER", &params).await })
         })
         .collect();
     let mut sold = Vec::new();
@@ -759,7 +684,7 @@ async fn concurrent_orders_never_oversell_or_overcharge() {
     let mut unique = sold.clone();
     unique.dedup();
     assert_eq!(unique.len(), 9, "a number was sold twice: {sold:?}");
-    let b = books(&s, &s.account);
+    let b = balanced_books(&s, &s.account).await;
     assert_eq!(b.owned, unique);
     assert_eq!(b.balance, 10_000 - 9 * 328);
     assert_eq!(stock(&s, BROOKLYN), 1);
@@ -776,7 +701,9 @@ async fn concurrent_retries_of_one_request_id_charge_once() {
                 ("AREA_ID", NY_AREA),
                 ("REQUEST_ID", "burst"),
             ];
-            tokio::spawn(order_raw(s.addr, s.key.clone(), params))
+            // Each order on its own connection, all at once.
+            let (addr, key) = (s.addr, s.key.clone());
+            tokio::spawn(async move { call_at(addr, &key, "DID.ORDER", &params).await })
         })
         .collect();
     let mut bodies = Vec::new();
@@ -788,9 +715,10 @@ async fn concurrent_retries_of_one_request_id_charge_once() {
         "replies differ: {bodies:?}"
     );
     assert_eq!(
-        books(&s, &s.account),
+        balanced_books(&s, &s.account).await,
         Books {
             balance: 10_000 - 398,
+            ledger: 10_000 - 398,
             owned: vec!["12121111111".into()]
         }
     );

@@ -12,9 +12,9 @@ mod common;
 use std::collections::HashMap;
 use std::time::{Duration, Instant};
 
-use common::{NY_AREA, Reply, TestServer};
-use didgate::admin::{self, CreatedKey};
-use didgate::domain::{AccountNumber, E164, Money100};
+use common::{NY_AREA, Reply, TestServer, listed_stock, owned, sub_account};
+use didgate::admin;
+use didgate::domain::{AccountNumber, E164};
 use didgate::store::HistoryEntry;
 
 /// Brooklyn: 10 numbers 17185550100..109, SU plan only (129 + 199).
@@ -91,17 +91,7 @@ async fn did(s: &TestServer, e164: &str) -> Did {
 /// The `STOCK` that `ANVEO.AREAS.LIST` shows for a US area, as a client
 /// sees it, after checking the maintained counter against the numbers.
 async fn stock(s: &TestServer, area: &str) -> i64 {
-    let r = s
-        .call("ANVEO.AREAS.LIST", &[("COUNTRY_ID", "US")])
-        .await
-        .ok();
-    let listed: i64 = r
-        .elements("AREA")
-        .into_iter()
-        .find(|a| a["AREA_ID"] == area)
-        .unwrap_or_else(|| panic!("area {area} not listed: {}", r.body))["STOCK"]
-        .parse()
-        .unwrap();
+    let listed = listed_stock(s, "US", area).await;
     let (counted, counter) = s.db().reader().counted_stock(area).unwrap();
     assert_eq!(counted, counter, "stock counter of {area} drifted");
     listed
@@ -153,13 +143,6 @@ fn stored_configuration(s: &TestServer, e164: &str) -> Vec<String> {
 /// The key id of the demo key: the 16 hex digits after `dg_`.
 fn demo_key_id(s: &TestServer) -> String {
     s.key[3..19].to_string()
-}
-
-/// A sub-account of `parent` (no default forwarding) with its own key.
-async fn sub_with_key(s: &TestServer, parent: &str) -> CreatedKey {
-    let parent = AccountNumber::parse(parent).unwrap();
-    s.admin(move |db| admin::create_account(db, "Sub", Some(parent), Money100(0), None).unwrap())
-        .await
 }
 
 /// A sub-account created over the API by `key`; it inherits the parent's
@@ -603,8 +586,8 @@ async fn list_with_an_account_outside_the_keys_subtree_is_access_denied() {
     let s = TestServer::start().await;
     let other = s.new_account(1_000).await;
     order_as(&s, &other.api_key, NY_AREA, "GEOGRAPHIC", 1, &[]).await;
-    let sub = sub_with_key(&s, &s.account).await;
-    let sibling = sub_with_key(&s, &s.account).await;
+    let sub = sub_account(&s, &s.account).await;
+    let sibling = sub_account(&s, &s.account).await;
     let cases = [
         (
             "foreign account",
@@ -1292,13 +1275,7 @@ async fn canceled_number_returns_to_stock_after_aging_with_configuration_wiped()
     );
     // It has left the account entirely.
     assert!(list(&s, &[]).await.e164s().is_empty());
-    assert!(
-        s.db()
-            .reader()
-            .dids_of(&AccountNumber::parse(&s.account).unwrap())
-            .unwrap()
-            .is_empty()
-    );
+    assert!(owned(&s, &s.account).is_empty());
     // Wiped while in stock: no API shows a stock number's configuration
     // (an order overwrites it), so this looks at the row itself.
     assert_eq!(
@@ -1553,8 +1530,8 @@ async fn move_to_a_foreign_account_is_access_denied_and_changes_nothing() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sub_account_key_cannot_move_a_number_to_its_parent_or_sibling() {
     let s = TestServer::start().await;
-    let sub = sub_with_key(&s, &s.account).await;
-    let sibling = sub_with_key(&s, &s.account).await;
+    let sub = sub_account(&s, &s.account).await;
+    let sibling = sub_account(&s, &s.account).await;
     let n = order_ny(&s, 1, &[("ACCOUNT_NUMBER", &sub.account_number)])
         .await
         .remove(0);

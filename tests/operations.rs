@@ -6,7 +6,7 @@ mod common;
 
 use std::time::Duration;
 
-use common::{NY_AREA, TestServer};
+use common::{NY_AREA, TestServer, WriteLock, call_at};
 use didgate::domain::AccountNumber;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -56,7 +56,13 @@ async fn metrics_count_requests_batches_and_stock() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn healthz_fails_while_the_writer_is_stuck() {
-    let s = TestServer::start_with(|c| c.writer_stall = Duration::from_millis(300)).await;
+    // The busy timeout is stated: the writer must still be waiting on the
+    // lock when healthz is asked, 800 ms in.
+    let s = TestServer::start_with(|c| {
+        c.writer_stall = Duration::from_millis(300);
+        c.busy_timeout = Duration::from_secs(5);
+    })
+    .await;
     s.call("ACCOUNT.GETBALANCE", &[]).await.ok();
     assert_eq!(
         common::request(s.addr, "GET", "/healthz", &[], "".into())
@@ -66,32 +72,29 @@ async fn healthz_fails_while_the_writer_is_stuck() {
     );
     // Another process holds the write lock: the writer waits on it (up to
     // its busy timeout) with an order in hand, which is what "stuck" means.
-    let path = s.db_path.clone();
-    let (locked_tx, locked_rx) = std::sync::mpsc::channel();
-    let (release_tx, release_rx) = std::sync::mpsc::channel::<()>();
-    let holder = std::thread::spawn(move || {
-        let conn = rusqlite::Connection::open(path).unwrap();
-        conn.execute_batch("BEGIN EXCLUSIVE").unwrap();
-        locked_tx.send(()).unwrap();
-        release_rx.recv().unwrap();
-        conn.execute_batch("ROLLBACK").unwrap();
-    });
-    locked_rx.recv().unwrap();
+    let lock = WriteLock::take(&s.db_path);
     let addr = s.addr;
     let key = s.key.clone();
     let order = tokio::spawn(async move {
-        let body = common::envelope(
+        call_at(
+            addr,
             &key,
             "DID.ORDER",
             &[("DID_TYPE", "GEOGRAPHIC"), ("AREA_ID", NY_AREA)],
-        );
-        common::request(addr, "POST", "/api/v3.asp", &[], body.into()).await
+        )
+        .await
     });
     tokio::time::sleep(Duration::from_millis(800)).await;
     let h = common::request(s.addr, "GET", "/healthz", &[], "".into()).await;
     assert_eq!(h.status, 503, "{}", h.body);
-    release_tx.send(()).unwrap();
-    holder.join().unwrap();
+    // A plain-text answer for probes, not an API reply.
+    let ct = h.headers.get("content-type").map(|v| v.to_str().unwrap());
+    assert!(
+        ct.is_some_and(|ct| ct.starts_with("text/plain")),
+        "content type {ct:?}"
+    );
+    assert_eq!(h.body, "storage unavailable\n");
+    lock.release();
     // The order was either committed after the lock went away or refused
     // as UNAVAILABLE; either way the writer is healthy again.
     let _ = order.await.unwrap();
@@ -126,13 +129,7 @@ async fn backup_of_a_live_database_restores_into_a_working_server() {
     // exactly as `didgate backup --to` does.
     let dir = tempfile::tempdir().unwrap();
     let copy = dir.path().join("backup.db");
-    let out = std::process::Command::new(env!("CARGO_BIN_EXE_didgate"))
-        .arg("--db")
-        .arg(&s.db_path)
-        .args(["backup", "--to"])
-        .arg(&copy)
-        .output()
-        .unwrap();
+    let out = common::didgate(&s.db_path, &["backup", "--to", copy.to_str().unwrap()]);
     assert!(
         out.status.success(),
         "{}",
@@ -151,23 +148,9 @@ async fn backup_of_a_live_database_restores_into_a_working_server() {
     let server = tokio::spawn(didgate::server::run(listener, config, async move {
         let _ = stopped.await;
     }));
-    let list = common::request(
-        addr,
-        "POST",
-        "/api/v3.asp",
-        &[],
-        common::envelope(&key, "DID.LIST", &[]).into(),
-    )
-    .await;
+    let list = call_at::<&str>(addr, &key, "DID.LIST", &[]).await;
     assert_eq!(list.e164s(), bought, "{}", list.body);
-    let bal = common::request(
-        addr,
-        "POST",
-        "/api/v3.asp",
-        &[],
-        common::envelope(&key, "ACCOUNT.GETBALANCE", &[]).into(),
-    )
-    .await;
+    let bal = call_at::<&str>(addr, &key, "ACCOUNT.GETBALANCE", &[]).await;
     assert_eq!(bal.value("BALANCE100").as_deref(), Some("9602"));
     let _ = stop.send(());
     server.await.unwrap().unwrap();

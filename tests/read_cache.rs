@@ -12,7 +12,7 @@ mod common;
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
-use common::{NY_AREA, Reply, TestServer};
+use common::{NY_AREA, Reply, TestServer, balance_as, json_path, listed_stock};
 use didgate::admin;
 use didgate::domain::{AccountNumber, Money100};
 use didgate::inventory::{self, Source};
@@ -25,24 +25,6 @@ const NY_PRICE: i64 = 398;
 /// How long a commit by another process may take to show; generous on
 /// purpose (the server promises about 200 ms).
 const EXTERNAL_DEADLINE: Duration = Duration::from_secs(2);
-
-async fn balance_as(s: &TestServer, key: &str) -> i64 {
-    let r = s.call_as(key, "ACCOUNT.GETBALANCE", &[]).await.ok();
-    r.value("BALANCE100").unwrap().parse().unwrap()
-}
-
-/// The New York area's `STOCK` as `ANVEO.AREAS.LIST` shows it.
-async fn ny_stock(s: &TestServer) -> i64 {
-    let r = s
-        .call("ANVEO.AREAS.LIST", &[("COUNTRY_ID", "US")])
-        .await
-        .ok();
-    let areas = r.elements("AREA");
-    let ny = areas.iter().find(|a| a["AREA_ID"] == NY_AREA);
-    ny.unwrap_or_else(|| panic!("no New York area: {}", r.body))["STOCK"]
-        .parse()
-        .unwrap()
-}
 
 /// `DID.LIST` of the demo account: (reply, numbers, `TOTAL`).
 async fn list(s: &TestServer, params: &[(&str, &str)]) -> (Reply, Vec<String>, String) {
@@ -72,7 +54,7 @@ async fn reads_show_own_writes_at_once(s: &TestServer) {
     for _ in 0..2 {
         let (_, e164s, total) = list(s, &[]).await;
         assert_eq!((e164s.len(), total.as_str()), (0, "0"));
-        assert_eq!(ny_stock(s).await, 20);
+        assert_eq!(listed_stock(s, "US", NY_AREA).await, 20);
         assert_eq!(balance_as(s, &s.key).await, 10_000);
     }
 
@@ -82,7 +64,11 @@ async fn reads_show_own_writes_at_once(s: &TestServer) {
     let (_, e164s, total) = list(s, &[]).await;
     assert_eq!(e164s, ["12121111111", "12121111112"]);
     assert_eq!(total, "2");
-    assert_eq!(ny_stock(s).await, 18, "stock drops with the order reply");
+    assert_eq!(
+        listed_stock(s, "US", NY_AREA).await,
+        18,
+        "stock drops with the order reply"
+    );
     assert_eq!(balance_as(s, &s.key).await, 10_000 - 2 * NY_PRICE);
 
     let (r, _, _) = list(s, &[]).await;
@@ -238,8 +224,7 @@ async fn different_parameters_and_accounts_are_different_entries() {
 }
 
 async fn json_call(s: &TestServer, method: &str) -> (Reply, Value) {
-    let key: String = form_urlencoded::byte_serialize(s.key.as_bytes()).collect();
-    let path = format!("/ws/apikey/call_function?apikey={key}");
+    let path = json_path(Some(&s.key));
     let body = json!({"method": method, "params": []}).to_string();
     let r = common::request(s.addr, "POST", &path, &[], Bytes::from(body)).await;
     assert_eq!(r.status, 200, "{}", r.body);

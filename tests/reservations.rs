@@ -14,12 +14,10 @@
 mod common;
 
 use std::collections::{HashMap, HashSet};
-use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
-use common::{NY_AREA, Reply, TestServer, envelope};
-use didgate::admin::{self, CreatedKey};
-use didgate::domain::{AccountNumber, Money100, format_time, now};
+use common::{NY_AREA, Reply, TestServer, books, call_at, credit, listed_stock, sub_account};
+use didgate::domain::{format_time, now};
 
 /// Brooklyn: 17185550100 to 17185550109, only SU (129 monthly + 199 setup).
 const BROOKLYN: &str = "us-ny-718";
@@ -64,17 +62,7 @@ fn sorted(mut v: Vec<String>) -> Vec<String> {
 /// asserted equal to the stock counted from the numbers themselves and to
 /// the maintained counter.
 async fn stock(s: &TestServer, country: &str, area: &str) -> i64 {
-    let r = s
-        .call("ANVEO.AREAS.LIST", &[("COUNTRY_ID", country)])
-        .await
-        .ok();
-    let listed: i64 = r
-        .elements("AREA")
-        .into_iter()
-        .find(|a| a["AREA_ID"] == area)
-        .unwrap_or_else(|| panic!("area {area} not listed: {}", r.body))["STOCK"]
-        .parse()
-        .unwrap();
+    let listed = listed_stock(s, country, area).await;
     let (counted, counter) = counted_stock(s, area).await;
     assert_eq!(
         (listed, counted, counter),
@@ -92,53 +80,12 @@ async fn counted_stock(s: &TestServer, area: &str) -> (i64, i64) {
         .await
 }
 
-/// What the database says about an account: balance, ledger sum and the
-/// numbers it owns, sorted.
-struct Books {
-    balance: i64,
-    ledger: i64,
-    owned: Vec<String>,
-}
-
-async fn books(s: &TestServer, account: &str) -> Books {
-    let account = AccountNumber::parse(account).expect("account number");
-    s.admin(move |db| {
-        let r = db.reader();
-        Books {
-            balance: r.balance_of(&account).expect("balance").0,
-            ledger: r.ledger_sum(&account).expect("ledger").0,
-            owned: sorted(
-                r.dids_of(&account)
-                    .expect("dids")
-                    .into_iter()
-                    .map(|d| d.e164)
-                    .collect(),
-            ),
-        }
-    })
-    .await
-}
-
 /// The numbers `DID.SEARCH` shows in `area` (up to 100).
 async fn searchable(s: &TestServer, area: &str) -> Vec<String> {
     s.call("DID.SEARCH", &[("AREA_ID", area), ("LIMIT", "100")])
         .await
         .ok()
         .e164s()
-}
-
-/// Credits `amount` to a top-level account as an operator would.
-async fn credit(s: &TestServer, account: &str, amount: i64) {
-    let account = AccountNumber::parse(account).unwrap();
-    s.admin(move |db| admin::credit(db, &account, Money100(amount)).unwrap())
-        .await;
-}
-
-/// A sub-account of `parent` with its own key.
-async fn sub_account(s: &TestServer, parent: &str) -> CreatedKey {
-    let parent = AccountNumber::parse(parent).unwrap();
-    s.admin(move |db| admin::create_account(db, "Sub", Some(parent), Money100(0), None).unwrap())
-        .await
 }
 
 fn brooklyn(last: u32) -> String {
@@ -1270,19 +1217,6 @@ async fn order_by_e164_list_without_funds_buys_nothing() {
 }
 
 // ------------------------------------------------------------ the race
-
-/// One request on a fresh connection, for tasks that own only an address.
-async fn call_at(addr: SocketAddr, key: &str, action: &str, params: &[(&str, String)]) -> Reply {
-    let params: Vec<(&str, &str)> = params.iter().map(|(n, v)| (*n, v.as_str())).collect();
-    common::request(
-        addr,
-        "POST",
-        "/api/v3.asp",
-        &[("content-type", "application/xml")],
-        envelope(key, action, &params).into(),
-    )
-    .await
-}
 
 /// What one racing client did: whose it was, how many it asked for, the
 /// reservation reply, and the replies of its two orders of that

@@ -11,9 +11,7 @@ mod common;
 
 use std::collections::HashMap;
 
-use common::{NY_AREA, Reply, TestServer};
-use didgate::admin;
-use didgate::inventory::{self, Source};
+use common::{NY_AREA, Reply, TestServer, import_numbers, listed_stock};
 
 /// Brooklyn: 17185550100 to 17185550109, only the SU plan (129 + 199).
 const BROOKLYN: &str = "us-ny-718";
@@ -60,36 +58,7 @@ async fn add_new_york_numbers(s: &TestServer, first: u64, count: u64) {
     for n in first..first + count {
         csv.push_str(&format!("{n},{NY_AREA}\n"));
     }
-    s.admin(move |db| {
-        inventory::import(
-            db,
-            Source {
-                name: "catalog.csv".into(),
-                reader: admin::DEMO_CATALOG.as_bytes(),
-            },
-            Some(Source {
-                name: "extra-numbers.csv".into(),
-                reader: csv.as_bytes(),
-            }),
-        )
-        .expect("import extra numbers")
-    })
-    .await;
-}
-
-/// The `STOCK` of `area` as `ANVEO.AREAS.LIST` reports it for `country`.
-async fn stock(s: &TestServer, country: &str, area: &str) -> i64 {
-    let r = s
-        .call("ANVEO.AREAS.LIST", &[("COUNTRY_ID", country)])
-        .await
-        .ok();
-    let found = r
-        .elements("AREA")
-        .into_iter()
-        .find(|a| a["AREA_ID"] == area);
-    found.unwrap_or_else(|| panic!("area {area} not listed: {}", r.body))["STOCK"]
-        .parse()
-        .unwrap()
+    import_numbers(s, csv).await;
 }
 
 /// Asserts that every `DID` of a search reply is an unsold number offered at
@@ -132,7 +101,7 @@ async fn search_returns_available_numbers_with_default_plan_prices() {
     assert_offered(&dids, "SU", "399", "100");
     assert!(dids.iter().all(|d| d["DID_TYPE"] == "MOBILE"));
     // A search is a read: it holds nothing back from stock.
-    assert_eq!(stock(&s, "US", NY_AREA).await, 20);
+    assert_eq!(listed_stock(&s, "US", NY_AREA).await, 20);
     s.stop().await;
 }
 
@@ -295,7 +264,7 @@ async fn limit_defaults_to_20_and_allows_at_most_100() {
     let s = TestServer::start().await;
     // 150 more numbers in the seed area: 170 in all.
     add_new_york_numbers(&s, 12125550000, 150).await;
-    assert_eq!(stock(&s, "US", NY_AREA).await, 170);
+    assert_eq!(listed_stock(&s, "US", NY_AREA).await, 170);
     let mut all: Vec<String> = new_york();
     all.extend((12125550000u64..12125550150).map(|n| n.to_string()));
     all.sort();
@@ -509,7 +478,7 @@ async fn search_never_returns_reserved_owned_or_aging_numbers() {
             assert!(r.e164s().is_empty(), "{hidden}: {}", r.body);
         }
     }
-    assert_eq!(stock(&s, "US", BROOKLYN).await, 6);
+    assert_eq!(listed_stock(&s, "US", BROOKLYN).await, 6);
 
     // Canceling the reservation shows its numbers again at once; the aging
     // and the owned numbers stay hidden.

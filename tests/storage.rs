@@ -5,38 +5,48 @@
 
 mod common;
 
-use common::{NY_AREA, TestServer};
+use std::time::{Duration, Instant};
+
+use common::{NY_AREA, TestServer, WriteLock};
 use didgate::domain::AccountNumber;
 
 const ORDER: &[(&str, &str)] = &[("DID_TYPE", "GEOGRAPHIC"), ("AREA_ID", NY_AREA)];
+/// The server's busy timeout in these tests: how long its connections
+/// wait for a lock another process holds (5 s by default).
+const BUSY_TIMEOUT: Duration = Duration::from_millis(200);
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn locked_database_is_unavailable_then_service_resumes() {
-    let s = TestServer::start().await;
+    let s = TestServer::start_with(|c| c.busy_timeout = BUSY_TIMEOUT).await;
     // Warm the key cache so the lock below only blocks the write path.
     s.call("ACCOUNT.GETBALANCE", &[]).await.ok();
 
     // Another process holding the write lock longer than the writer's busy
-    // timeout (5 s) is what a stuck backup or a hand-run sqlite3 shell does.
-    let path = s.db_path.clone();
-    let (locked_tx, locked_rx) = std::sync::mpsc::channel();
-    let (release_tx, release_rx) = std::sync::mpsc::channel::<()>();
-    let holder = std::thread::spawn(move || {
-        let conn = rusqlite::Connection::open(path).unwrap();
-        conn.execute_batch("BEGIN EXCLUSIVE").unwrap();
-        locked_tx.send(()).unwrap();
-        release_rx.recv().unwrap();
-        conn.execute_batch("ROLLBACK").unwrap();
-    });
-    locked_rx.recv().unwrap();
+    // timeout is what a stuck backup or a hand-run sqlite3 shell does. The
+    // lock is held until the refusal below has arrived, so for longer than
+    // the busy timeout whatever it is.
+    let lock = WriteLock::take(&s.db_path);
 
-    let r = s.call("DID.ORDER", ORDER).await;
-    assert_eq!(r.status, 503, "{}", r.body);
-    assert_eq!(r.code().as_deref(), Some("UNAVAILABLE"));
+    let started = Instant::now();
+    let r = s
+        .call("DID.ORDER", ORDER)
+        .await
+        .fails_with(503, "UNAVAILABLE");
+    let waited = started.elapsed();
     assert!(r.headers.contains_key("retry-after"));
+    // The writer waited out its busy timeout before refusing, and no more
+    // than a fraction of the 5 s default: the configured timeout is the one
+    // that applies.
+    assert!(
+        waited >= BUSY_TIMEOUT,
+        "refused after {waited:?}, before the busy timeout {BUSY_TIMEOUT:?}"
+    );
+    assert!(
+        waited < Duration::from_secs(3),
+        "refused after {waited:?}: the busy timeout of {BUSY_TIMEOUT:?} did not apply"
+    );
 
-    release_tx.send(()).unwrap();
-    holder.join().unwrap();
+    lock.release();
 
     // Nothing of the refused order was kept: the same lowest number is
     // still for sale, and the balance is whole.
@@ -58,13 +68,12 @@ async fn shutdown_finishes_requests_in_flight_and_keeps_them() {
     // Start several orders, then ask the server to stop while they run.
     let mut tasks = Vec::new();
     for _ in 0..8 {
-        let body = common::envelope(&key, "DID.ORDER", ORDER);
+        let key = key.clone();
         tasks.push(tokio::spawn(async move {
-            common::request(addr, "POST", "/api/v3.asp", &[], body.into()).await
+            common::call_at(addr, &key, "DID.ORDER", ORDER).await
         }));
     }
-    tokio::time::sleep(std::time::Duration::from_millis(5)).await;
-    let path = s.db_path.clone();
+    tokio::time::sleep(Duration::from_millis(5)).await;
     let account = s.account.clone();
     s.halt().await;
 
@@ -80,16 +89,10 @@ async fn shutdown_finishes_requests_in_flight_and_keeps_them() {
             }
         }
     }
-    let db = didgate::store::Db::open(&path).unwrap();
-    let owned: Vec<String> = db
-        .reader()
-        .dids_of(&AccountNumber::parse(&account).unwrap())
-        .unwrap()
-        .into_iter()
-        .map(|d| d.e164)
-        .collect();
+    // The database is read after the server has stopped.
+    let owned = common::owned(&s, &account);
     for n in &sold {
         assert!(owned.contains(n), "acknowledged {n} missing after shutdown");
     }
-    assert_eq!(db.integrity_check().unwrap(), "ok");
+    assert_eq!(s.db().integrity_check().unwrap(), "ok");
 }

@@ -8,9 +8,9 @@ mod common;
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpStream;
 use std::process::{Command, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use common::TestServer;
+use common::{DIDGATE, KillOnDrop, TestServer, connect_within, serve_command, wait_for_exit};
 
 fn raw_request(stream: &mut TcpStream, extra_headers: &str) {
     let body = "";
@@ -85,23 +85,12 @@ async fn too_many_headers_are_refused() {
     s.stop().await;
 }
 
-/// Kills the server if the test fails before stopping it.
-struct Child(std::process::Child);
-
-impl Drop for Child {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_full_run_logged_as_json_never_holds_a_key() {
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("d.db");
-    let bin = env!("CARGO_BIN_EXE_didgate");
     let run = |args: &[&str]| {
-        let out = Command::new(bin)
+        let out = Command::new(DIDGATE)
             .arg("--db")
             .arg(&db)
             .args(args)
@@ -140,27 +129,17 @@ async fn a_full_run_logged_as_json_never_holds_a_key() {
         keys.push(k["api_key"].as_str().unwrap().to_owned());
     }
     let addr = common::free_addr();
-    let mut server = Child(
-        Command::new(bin)
-            .arg("--db")
-            .arg(&db)
-            .args([
-                "--log-format",
-                "json",
-                "serve",
-                "--listen",
-                &addr.to_string(),
-            ])
+    // A readiness probe would be a request line of its own: wait for the
+    // port only.
+    let mut server = KillOnDrop(
+        serve_command(&db, addr)
+            .args(["--log-format", "json"])
             .env("DIDGATE_LOG", "debug")
             .stderr(Stdio::piped())
             .spawn()
             .unwrap(),
     );
-    let deadline = Instant::now() + Duration::from_secs(10);
-    while TcpStream::connect(addr).is_err() {
-        assert!(Instant::now() < deadline, "server did not start");
-        std::thread::sleep(Duration::from_millis(50));
-    }
+    drop(connect_within(addr, Duration::from_secs(10)));
     // Valid and invalid uses of every key over every front.
     let mut requests = 0;
     for key in &keys {
@@ -295,11 +274,8 @@ async fn requests_are_answered_while_nobody_reads_the_log() {
     let addr = common::free_addr();
     // stderr is a pipe this test never reads: it holds 64 KiB, a few
     // hundred lines at debug level.
-    let mut server = Child(
-        Command::new(env!("CARGO_BIN_EXE_didgate"))
-            .arg("--db")
-            .arg(&db)
-            .args(["serve", "--listen", &addr.to_string()])
+    let mut server = KillOnDrop(
+        serve_command(&db, addr)
             .env("DIDGATE_LOG", "debug")
             .stdout(Stdio::null())
             .stderr(Stdio::piped())
@@ -307,16 +283,7 @@ async fn requests_are_answered_while_nobody_reads_the_log() {
             .unwrap(),
     );
     tokio::task::spawn_blocking(move || {
-        let deadline = Instant::now() + Duration::from_secs(10);
-        let mut stream = loop {
-            match TcpStream::connect(addr) {
-                Ok(s) => break s,
-                Err(_) if Instant::now() < deadline => {
-                    std::thread::sleep(Duration::from_millis(50))
-                }
-                Err(e) => panic!("server did not start: {e}"),
-            }
-        };
+        let mut stream = connect_within(addr, Duration::from_secs(10));
         stream
             .set_read_timeout(Some(Duration::from_secs(5)))
             .unwrap();
@@ -342,17 +309,9 @@ async fn requests_are_answered_while_nobody_reads_the_log() {
     }
     // It stops too, though its last lines cannot be written: the log
     // thread is given a second, not forever.
-    let stopped = tokio::task::spawn_blocking(move || {
-        let deadline = Instant::now() + Duration::from_secs(15);
-        loop {
-            if let Some(status) = server.0.try_wait().unwrap() {
-                return status;
-            }
-            assert!(Instant::now() < deadline, "server did not stop");
-            std::thread::sleep(Duration::from_millis(50));
-        }
-    })
-    .await
-    .unwrap();
+    let stopped =
+        tokio::task::spawn_blocking(move || wait_for_exit(&mut server.0, Duration::from_secs(15)))
+            .await
+            .unwrap();
     assert!(stopped.success(), "{stopped}");
 }

@@ -4,9 +4,14 @@
 
 #![allow(dead_code)]
 
+mod process;
+
+pub use process::*;
+
 use std::collections::HashMap;
 use std::net::SocketAddr;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use http_body_util::{BodyExt, Full};
@@ -17,7 +22,15 @@ use tokio::sync::oneshot;
 
 use didgate::Config;
 use didgate::admin::{self, CreatedKey};
+use didgate::domain::{AccountNumber, Money100};
+use didgate::inventory::{self, Source};
 use didgate::store::Db;
+
+/// The one text every authentication failure carries (PROTOCOL.md 3: "one
+/// message for all").
+pub const AUTH_MESSAGE: &str = "authentication failed: check the api key";
+/// The JSON front's path; the key travels in the `apikey` query parameter.
+pub const JSON_PATH: &str = "/ws/apikey/call_function";
 
 pub struct TestServer {
     pub addr: SocketAddr,
@@ -108,8 +121,7 @@ impl TestServer {
     }
 
     pub async fn call_as(&self, key: &str, action: &str, params: &[(&str, &str)]) -> Reply {
-        self.post("/api/v3.asp", envelope(key, action, params))
-            .await
+        call_at(self.addr, key, action, params).await
     }
 
     /// Stops the server the way SIGTERM does and waits for it.
@@ -155,6 +167,11 @@ pub async fn request(
         .send_request(req.body(Full::new(body)).unwrap())
         .await
         .expect("send");
+    reply_of(resp).await
+}
+
+/// Reads a whole HTTP response into a [`Reply`].
+pub async fn reply_of(resp: hyper::Response<hyper::body::Incoming>) -> Reply {
     let status = resp.status().as_u16();
     let headers = resp.headers().clone();
     let body = resp.into_body().collect().await.expect("body").to_bytes();
@@ -165,7 +182,38 @@ pub async fn request(
     }
 }
 
-/// Escapes text for an XML envelope.
+/// POSTs an envelope for `action` as `key` to the XML API at `addr`, on a
+/// fresh connection: for tasks that own only an address, and for servers
+/// that are not a [`TestServer`].
+pub async fn call_at<V: AsRef<str>>(
+    addr: SocketAddr,
+    key: &str,
+    action: &str,
+    params: &[(&str, V)],
+) -> Reply {
+    let params: Vec<(&str, &str)> = params.iter().map(|(n, v)| (*n, v.as_ref())).collect();
+    request(
+        addr,
+        "POST",
+        "/api/v3.asp",
+        &[],
+        envelope(key, action, &params).into(),
+    )
+    .await
+}
+
+/// The JSON front's path with `key` (URL-encoded) in the query string, or
+/// without one.
+pub fn json_path(key: Option<&str>) -> String {
+    match key {
+        Some(k) => {
+            let encoded: String = form_urlencoded::byte_serialize(k.as_bytes()).collect();
+            format!("{JSON_PATH}?apikey={encoded}")
+        }
+        None => JSON_PATH.to_owned(),
+    }
+}
+
 /// A free loopback address for a server run as a child process: bind
 /// port 0, note the port, let it go. Another process could take the port
 /// in between; the server would then fail to start and the test say so.
@@ -177,6 +225,7 @@ pub fn free_addr() -> SocketAddr {
     SocketAddr::from(([127, 0, 0, 1], port))
 }
 
+/// Escapes text for an XML envelope.
 pub fn esc(s: &str) -> String {
     s.replace('&', "&amp;")
         .replace('<', "&lt;")
@@ -184,21 +233,28 @@ pub fn esc(s: &str) -> String {
         .replace('"', "&quot;")
 }
 
+/// An envelope for `action` with `key` and `params`, escaped.
 pub fn envelope(key: &str, action: &str, params: &[(&str, &str)]) -> String {
-    let mut s = format!(
-        "<?xml version=\"1.0\" standalone=\"no\" ?>\n<REQUEST>\n  <USERTOKEN><USERKEY>{}</USERKEY></USERTOKEN>\n  <ACTION NAME=\"{}\">\n",
-        esc(key),
-        esc(action)
-    );
+    let mut inner = String::from("\n");
     for (n, v) in params {
-        s.push_str(&format!(
+        inner.push_str(&format!(
             "    <PARAMETER NAME=\"{}\">{}</PARAMETER>\n",
             esc(n),
             esc(v)
         ));
     }
-    s.push_str("  </ACTION>\n</REQUEST>\n");
-    s
+    inner.push_str("  ");
+    raw_envelope(key, action, &inner)
+}
+
+/// An envelope for `action` whose `ACTION` element holds `inner` verbatim,
+/// so a test can put broken markup exactly where it wants it.
+pub fn raw_envelope(key: &str, action: &str, inner: &str) -> String {
+    format!(
+        "<?xml version=\"1.0\" standalone=\"no\" ?>\n<REQUEST>\n  <USERTOKEN><USERKEY>{}</USERKEY></USERTOKEN>\n  <ACTION NAME=\"{}\">{inner}</ACTION>\n</REQUEST>\n",
+        esc(key),
+        esc(action)
+    )
 }
 
 impl Reply {
@@ -230,10 +286,24 @@ impl Reply {
         self
     }
 
-    /// Asserts the error code (and HTTP 200).
+    /// Asserts an action or authentication error: the error code `code`
+    /// with HTTP 200, which every reply an action or authentication
+    /// produces carries (PROTOCOL.md 1). Transport-level errors (400, 404,
+    /// 405, 408, 413, 429, 503) are checked with [`Reply::fails_with`].
     #[track_caller]
     pub fn fails(self, code: &str) -> Self {
-        assert_eq!(self.code().as_deref(), Some(code), "{}", self.body);
+        self.fails_with(200, code)
+    }
+
+    /// Asserts the error code `code` with HTTP `status`.
+    #[track_caller]
+    pub fn fails_with(self, status: u16, code: &str) -> Self {
+        assert_eq!(
+            (self.status, self.code().as_deref()),
+            (status, Some(code)),
+            "HTTP status and error code: {}",
+            self.body
+        );
         self
     }
 
@@ -361,4 +431,198 @@ pub fn case_status_and_setups(
         .collect();
     setups.sort();
     Ok((status, setups))
+}
+
+// ---------------------------------------------------------------- readers
+
+/// The balance in hundredths as `ACCOUNT.GETBALANCE` reports it for `key`.
+pub async fn balance_as(s: &TestServer, key: &str) -> i64 {
+    let r = s.call_as(key, "ACCOUNT.GETBALANCE", &[]).await.ok();
+    r.value("BALANCE100").unwrap().parse().unwrap()
+}
+
+/// The `STOCK` that `ANVEO.AREAS.LIST` shows for `area` of `country`, as a
+/// client sees it.
+pub async fn listed_stock(s: &TestServer, country: &str, area: &str) -> i64 {
+    let r = s
+        .call("ANVEO.AREAS.LIST", &[("COUNTRY_ID", country)])
+        .await
+        .ok();
+    let found = r
+        .elements("AREA")
+        .into_iter()
+        .find(|a| a["AREA_ID"] == area);
+    found.unwrap_or_else(|| panic!("area {area} not listed: {}", r.body))["STOCK"]
+        .parse()
+        .expect("STOCK is a number")
+}
+
+/// The numbers an account owns, read straight from the database.
+pub fn owned(s: &TestServer, account: &str) -> Vec<String> {
+    let db = s.db();
+    let dids = db
+        .reader()
+        .dids_of(&AccountNumber::parse(account).unwrap())
+        .unwrap();
+    dids.into_iter().map(|d| d.e164).collect()
+}
+
+/// What the database says about an account, read on a separate connection
+/// as an operator would: balance, ledger sum and the numbers it owns,
+/// sorted.
+#[derive(Debug, PartialEq, Eq)]
+pub struct Books {
+    pub balance: i64,
+    pub ledger: i64,
+    pub owned: Vec<String>,
+}
+
+pub async fn books(s: &TestServer, account: &str) -> Books {
+    let account = AccountNumber::parse(account).expect("account number");
+    s.admin(move |db| {
+        let r = db.reader();
+        let mut owned: Vec<String> = r
+            .dids_of(&account)
+            .expect("dids")
+            .into_iter()
+            .map(|d| d.e164)
+            .collect();
+        owned.sort();
+        Books {
+            balance: r.balance_of(&account).expect("balance").0,
+            ledger: r.ledger_sum(&account).expect("ledger").0,
+            owned,
+        }
+    })
+    .await
+}
+
+/// The books of the top-level `account`, after checking the invariant that
+/// its balance is the sum of its ledger.
+pub async fn balanced_books(s: &TestServer, account: &str) -> Books {
+    let b = books(s, account).await;
+    assert_eq!(
+        b.ledger, b.balance,
+        "ledger sum of {account} differs from its balance"
+    );
+    b
+}
+
+// ------------------------------------------------------------- operators
+
+/// A sub-account of `parent` made by the operator, without default
+/// forwarding, with its own key.
+pub async fn sub_account(s: &TestServer, parent: &str) -> CreatedKey {
+    let parent = AccountNumber::parse(parent).unwrap();
+    s.admin(move |db| admin::create_account(db, "Sub", Some(parent), Money100(0), None).unwrap())
+        .await
+}
+
+/// Credits `amount` hundredths to a top-level account as an operator would.
+pub async fn credit(s: &TestServer, account: &str, amount: i64) {
+    let account = AccountNumber::parse(account).unwrap();
+    s.admin(move |db| admin::credit(db, &account, Money100(amount)).unwrap())
+        .await;
+}
+
+/// Adds the numbers of a numbers CSV to the demo inventory, the way
+/// `inventory import` does.
+pub async fn import_numbers(s: &TestServer, csv: impl Into<String>) {
+    let csv: String = csv.into();
+    s.admin(move |db| {
+        inventory::import(
+            db,
+            Source {
+                name: "catalog.csv".into(),
+                reader: admin::DEMO_CATALOG.as_bytes(),
+            },
+            Some(Source {
+                name: "numbers.csv".into(),
+                reader: csv.as_bytes(),
+            }),
+        )
+        .expect("import numbers")
+    })
+    .await;
+}
+
+// ---------------------------------------------------------- authentication
+
+/// Asserts the one `AUTH_FAILED` answer: HTTP 200, the shared message.
+#[track_caller]
+pub fn assert_auth_failed(r: Reply) {
+    let r = r.fails("AUTH_FAILED");
+    assert_eq!(r.error(), AUTH_MESSAGE);
+}
+
+/// Polls `key` with `ACCOUNT.GETBALANCE` until it fails or `within` has
+/// passed, and returns the last reply.
+pub async fn poll_until_refused(s: &TestServer, key: &str, within: Duration) -> Reply {
+    let deadline = Instant::now() + within;
+    loop {
+        let r = s.call_as(key, "ACCOUNT.GETBALANCE", &[]).await;
+        if r.code().is_some() || Instant::now() > deadline {
+            return r;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+// ---------------------------------------------------------------- storage
+
+/// Another connection holding the database's write lock (`BEGIN
+/// EXCLUSIVE`), as a stuck backup or a hand-run sqlite3 shell does, until
+/// [`WriteLock::release`] (or drop).
+pub struct WriteLock {
+    release: Option<std::sync::mpsc::Sender<()>>,
+    holder: Option<std::thread::JoinHandle<()>>,
+}
+
+impl WriteLock {
+    /// Takes the lock on a thread of its own and returns once it is held.
+    pub fn take(db_path: &Path) -> WriteLock {
+        let path = db_path.to_owned();
+        let (locked_tx, locked_rx) = std::sync::mpsc::channel();
+        let (release_tx, release_rx) = std::sync::mpsc::channel::<()>();
+        let holder = std::thread::spawn(move || {
+            let conn = rusqlite::Connection::open(path).unwrap();
+            conn.execute_batch("BEGIN EXCLUSIVE").unwrap();
+            locked_tx.send(()).unwrap();
+            let _ = release_rx.recv();
+            conn.execute_batch("ROLLBACK").unwrap();
+        });
+        locked_rx.recv().expect("the lock holder took the lock");
+        WriteLock {
+            release: Some(release_tx),
+            holder: Some(holder),
+        }
+    }
+
+    /// Rolls the holder's transaction back and waits until it has.
+    pub fn release(mut self) {
+        let _ = self.release.take().unwrap().send(());
+        self.holder
+            .take()
+            .unwrap()
+            .join()
+            .expect("the lock holder released the lock");
+    }
+}
+
+impl Drop for WriteLock {
+    fn drop(&mut self) {
+        if let Some(release) = self.release.take() {
+            let _ = release.send(());
+        }
+        if let Some(holder) = self.holder.take() {
+            let _ = holder.join();
+        }
+    }
+}
+
+// ---------------------------------------------------------------- fixtures
+
+/// The text of a fixture file; panics naming the file if it cannot be read.
+pub fn read_fixture(path: &Path) -> String {
+    std::fs::read_to_string(path).unwrap_or_else(|e| panic!("reading {}: {e}", path.display()))
 }

@@ -142,7 +142,9 @@ impl std::fmt::Debug for Slot {
 }
 
 impl Slot {
-    pub(crate) fn new(cache: Arc<ReplyCache>, key: [u8; 32], version: u64) -> Self {
+    /// A slot for `key` at `version` (the service makes them; fronts'
+    /// tests may too).
+    pub fn new(cache: Arc<ReplyCache>, key: [u8; 32], version: u64) -> Self {
         Slot {
             cache,
             key,

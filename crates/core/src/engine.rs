@@ -25,14 +25,20 @@ use crate::outcome::Outcome;
 pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
 pub type StoreResult<T> = Result<T, StoreError>;
 
+/// A read's value, typed again by [`Engine::read_with`]'s caller.
+pub type ReadValue = Box<dyn Any + Send>;
+
 /// A read, run by the engine in one snapshot.
-pub type ReadJob = Box<dyn FnOnce(&mut dyn Reads) -> Result<Box<dyn Any + Send>, Error> + Send>;
+pub type ReadJob = Box<dyn FnOnce(&mut dyn Reads) -> Result<ReadValue, Error> + Send>;
+
+/// The body of a write, run in a transaction.
+pub type WriteFn = dyn FnMut(&mut dyn Tx) -> Result<Outcome, Error> + Send;
 
 /// A write: `run` is called in a fresh transaction (an engine may call it
 /// again after a serialisation failure, hence `FnMut`); an `Err` or `test`
 /// rolls everything it did back.
 pub struct WriteJob {
-    pub run: Box<dyn FnMut(&mut dyn Tx) -> Result<Outcome, Error> + Send>,
+    pub run: Box<WriteFn>,
     /// `TEST=TRUE`: run, answer, roll back.
     pub test: bool,
 }
@@ -40,7 +46,7 @@ pub struct WriteJob {
 /// A database, as the service sees it.
 pub trait Engine: Send + Sync + 'static {
     /// Runs `job` in one read snapshot, off the async workers.
-    fn read(&self, job: ReadJob) -> BoxFuture<'_, Result<Box<dyn Any + Send>, Error>>;
+    fn read(&self, job: ReadJob) -> BoxFuture<'_, Result<ReadValue, Error>>;
 
     /// Runs `job` in one transaction and answers once it is committed and
     /// durable (or rolled back, for errors and tests). If the commit fails
@@ -75,7 +81,7 @@ impl dyn Engine {
     {
         let boxed = self
             .read(Box::new(move |r| {
-                f(r).map(|v| Box::new(v) as Box<dyn Any + Send>)
+                f(r).map(|v| Box::new(v) as ReadValue)
             }))
             .await?;
         boxed

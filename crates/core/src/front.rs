@@ -22,7 +22,7 @@ pub struct HttpRequest<'a> {
 }
 
 /// Header lookup, so the core needs no HTTP crate.
-pub trait Headers {
+pub trait Headers: Sync {
     /// The first value of the header `name` (case-insensitive).
     fn get(&self, name: &str) -> Option<&[u8]>;
 }
@@ -35,6 +35,10 @@ pub type View = Box<dyn Any + Send + Sync>;
 pub struct Decoded {
     /// The presented API key, if any.
     pub key: Option<String>,
+    /// Anveo's `SIGNATURE`, if given: checked only when the account has a
+    /// signature secret (a missing or wrong one then fails like a wrong
+    /// key, before any other error is reported).
+    pub signature: Option<String>,
     /// The command's name for the log and the metrics, when the front
     /// recognised one (also when its parameters were wrong).
     pub action: Option<&'static str>,

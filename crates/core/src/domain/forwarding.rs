@@ -46,6 +46,15 @@ pub struct Forwarding {
 }
 
 impl Forwarding {
+    /// A forwarding as it was stored after [`Forwarding::parse`] checked
+    /// it; `None` for no forwarding (an empty type).
+    pub fn from_stored(kind: &str, target: &str) -> Option<Self> {
+        ForwardType::parse(kind).ok().map(|kind| Forwarding {
+            kind,
+            target: target.to_owned(),
+        })
+    }
+
     /// Checks `target` against the rules of `kind`; the error says what a
     /// valid target of that type looks like.
     pub fn parse(kind: ForwardType, target: &str) -> Result<Self, ParseError> {
