@@ -1,5 +1,5 @@
 -- didgate schema. The whole schema lives in this file, split into numbered
--- steps by `-- version N` lines. The migration runner (src/store/migrate.rs)
+-- steps by `-- version N` lines. The migration runner (crates/sqlite/src/migrate.rs)
 -- applies every step above the database's PRAGMA user_version, each in its
 -- own transaction, and sets user_version to N. Never edit a step that has
 -- shipped; append a new one.

@@ -92,9 +92,8 @@ pub fn create_account_with(
         parent: None,
         forwarding: forwarding.as_ref(),
     };
-    let number = db.transact(|tx| {
-        accounts::create_account(tx, &spec, parent.as_ref(), credit, &key, now())
-    })?;
+    let number = db
+        .transact(|tx| accounts::create_account(tx, &spec, parent.as_ref(), credit, &key, now()))?;
     Ok(CreatedKey {
         account_number: number.to_string(),
         api_key: key.api_key,

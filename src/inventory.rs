@@ -4,8 +4,8 @@
 use std::io::{IsTerminal, Read};
 
 use crate::domain::{AreaId, CountryId, DidType, E164, Money100, RatePlanId};
-use didgate_core::Error;
 use crate::store::{CatalogRow, Db, ImportStats, NumberRow};
+use didgate_core::Error;
 
 const CATALOG_HEADER: [&str; 13] = [
     "country_id",

@@ -9,9 +9,9 @@
 //! upper-case parameter names and trimmed values); that keys, action names
 //! and parameter values survive every legal way of encoding them; and that
 //! replies and error replies are well-formed and carry every string
-//! unchanged. The bodies of the cargo-fuzz targets under `fuzz/` are
-//! mirrored here, so they run on every `cargo test` even where no nightly
-//! toolchain is installed.
+//! unchanged. The cargo-fuzz targets under `fuzz/` drive the same decoders
+//! with their own invariant checks; the checks below are this file's own,
+//! run on every `cargo test` even where no nightly toolchain is installed.
 //!
 //! Codec bugs found by these properties, and by the probes written
 //! alongside them, are kept as regression tests at the end of
@@ -20,12 +20,14 @@
 use std::sync::mpsc::{self, RecvTimeoutError};
 use std::time::{Duration, Instant};
 
-use didgate::api::{ApiRequest, Codec};
-use didgate::codec::json::{self, JsonCodec, Method, Rejection};
-use didgate::codec::query;
-use didgate::codec::xml::{self, XmlCodec};
-use didgate::domain::{Did, DidStatus, DidType, Money100, Payload, Reply, format_time};
+use didgate::domain::{Did, DidStatus, DidType, E164, Money100, ReservationId, format_time};
 use didgate::{Error, ErrorCode};
+use didgate_anveo::xml::{self, Payload, Reply};
+use didgate_anveo::{ApiRequest, decode_request, query};
+use didgate_core::command::{Command, DidOrder, NumberOf, OrderSource, Request};
+use didgate_core::domain::{Label, RatePlanId};
+use didgate_core::outcome::Outcome;
+use didgate_json::{self as json, Call, JsonCodec, Method, Rejection};
 use proptest::prelude::*;
 use proptest::sample::Index;
 use quick_xml::events::{BytesStart, Event};
@@ -144,72 +146,51 @@ fn assert_clean_error(e: &Error, code: ErrorCode) {
 }
 
 // ---------------------------------------------------------------------------
-// The fuzz targets' bodies
+// Every decoder on any input
 // ---------------------------------------------------------------------------
 
-// These three functions are the bodies of fuzz/fuzz_targets/*.rs, kept
-// identical so that the fuzz targets are known to compile against the
-// current API and their checks run on every `cargo test`.
+/// Decodes `data` as an XML envelope: an accepted one satisfies the request
+/// invariants and goes on to the typed decoding (which never fails, only
+/// reports); a refused one is MALFORMED_REQUEST and renders as an XML error.
+fn check_xml_envelope(data: &[u8]) {
+    check_anveo_form(xml::decode(data));
+}
 
-/// The body of `fuzz/fuzz_targets/xml_envelope.rs`.
-fn xml_envelope_target(data: &[u8]) {
-    match xml::decode(data) {
+/// Decodes `data` as a GET form query, like [`check_xml_envelope`]. The
+/// server hands the decoder the URI's query as text; lossy UTF-8 keeps
+/// every input reachable.
+fn check_get_form(data: &[u8]) {
+    check_anveo_form(query::decode(&String::from_utf8_lossy(data)));
+}
+
+fn check_anveo_form(decoded: Result<ApiRequest, Error>) {
+    match decoded {
         Ok(request) => {
-            for (i, (name, value)) in request.params.iter().enumerate() {
-                assert_eq!(*name, name.to_ascii_uppercase());
-                assert!(request.params[..i].iter().all(|(n, _)| n != name));
-                assert_eq!(value, value.trim());
+            assert_request_invariants(&request);
+            let key = request.key.clone();
+            let typed = decode_request(request);
+            assert_eq!(typed.key, key);
+            if let Ok(r) = &typed.request {
+                assert_eq!(typed.action, Some(r.command.name()));
             }
-            assert!(!request.action.is_empty());
-            assert!(
-                request
-                    .key
-                    .as_deref()
-                    .is_none_or(|k| !k.is_empty() && k == k.trim())
-            );
         }
         Err(e) => {
-            let _ = XmlCodec.render_error(e.code(), &e.public_message());
+            assert_eq!(e.code(), ErrorCode::MalformedRequest, "{e}");
+            let _ = xml::render_error(e.code(), &e.public_message());
         }
     }
 }
 
-/// The body of `fuzz/fuzz_targets/get_form.rs`.
-fn get_form_target(data: &[u8]) {
-    let query = String::from_utf8_lossy(data);
-    match query::decode(&query) {
-        Ok(request) => {
-            for (i, (name, value)) in request.params.iter().enumerate() {
-                assert_eq!(*name, name.to_ascii_uppercase());
-                assert!(request.params[..i].iter().all(|(n, _)| n != name));
-                assert_eq!(value, value.trim());
-            }
-            assert!(!request.action.is_empty());
-            assert!(
-                request
-                    .key
-                    .as_deref()
-                    .is_none_or(|k| !k.is_empty() && k == k.trim())
-            );
-        }
-        Err(e) => {
-            let _ = XmlCodec.render_error(e.code(), &e.public_message());
-        }
-    }
-}
-
-/// The body of `fuzz/fuzz_targets/json_call.rs`.
-fn json_call_target(data: &[u8]) {
+/// Decodes `data` as a JSON call with the key `fuzz`: an accepted call
+/// carries the key and the command its method names, with no `TEST` and no
+/// `REQUEST_ID`; a refusal is MALFORMED_REQUEST at once, or anything after
+/// authentication with the key beside it.
+fn check_json_call(data: &[u8]) {
     match json::decode(data, "apikey=fuzz") {
-        Ok((request, method)) => {
-            for (i, (name, value)) in request.params.iter().enumerate() {
-                assert_eq!(*name, name.to_ascii_uppercase());
-                assert!(request.params[..i].iter().all(|(n, _)| n != name));
-                assert_eq!(value, value.trim());
-            }
-            assert!(!request.action.is_empty());
-            assert_eq!(request.key.as_deref(), Some("fuzz"));
-            let _ = method.name();
+        Ok(call) => {
+            assert_eq!(call.key.as_deref(), Some("fuzz"));
+            assert_eq!(call.request.command.name(), call.method.command_name());
+            assert!(!call.request.test && call.request.request_id.is_none());
         }
         Err(Rejection::Malformed(e)) => {
             assert_eq!(e.code(), ErrorCode::MalformedRequest);
@@ -223,23 +204,23 @@ fn json_call_target(data: &[u8]) {
 }
 
 #[test]
-fn fuzz_target_bodies_accept_their_seed_inputs() {
-    // Each body must reach its "accepted" branch on a valid input, or the
+fn decoder_checks_accept_their_seed_inputs() {
+    // Each check must reach its "accepted" branch on a valid input, or the
     // invariants it asserts would never be exercised.
     let envelope = b"<?xml version=\"1.0\"?><REQUEST><USERTOKEN><USERKEY>K</USERKEY></USERTOKEN><ACTION NAME=\"DID.ORDER\"><PARAMETER NAME=\"title\"> a &amp; b </PARAMETER></ACTION></REQUEST>";
     assert!(xml::decode(envelope).is_ok());
-    xml_envelope_target(envelope);
+    check_xml_envelope(envelope);
     let form = b"userkey=K&action=DID.LIST&param[filter.e164]=1212*";
     assert!(query::decode(std::str::from_utf8(form).unwrap()).is_ok());
-    get_form_target(form);
+    check_get_form(form);
     let call = br#"{"method": "number.return", "params": ["+12125550100"]}"#;
     assert!(json::decode(call, "apikey=fuzz").is_ok());
-    json_call_target(call);
+    check_json_call(call);
     // And the refusal branch, which renders the error.
     for garbage in [&b""[..], b"\xff", b"<", b"{", b"&&=", b"[[]]"] {
-        xml_envelope_target(garbage);
-        get_form_target(garbage);
-        json_call_target(garbage);
+        check_xml_envelope(garbage);
+        check_get_form(garbage);
+        check_json_call(garbage);
     }
 }
 
@@ -343,10 +324,10 @@ proptest! {
     #[test]
     fn arbitrary_bytes_never_panic_or_hang_any_decoder(data in hostile_bytes()) {
         let d = data.clone();
-        within(LIMIT, move || xml_envelope_target(&d));
+        within(LIMIT, move || check_xml_envelope(&d));
         let d = data.clone();
-        within(LIMIT, move || get_form_target(&d));
-        within(LIMIT, move || json_call_target(&data));
+        within(LIMIT, move || check_get_form(&d));
+        within(LIMIT, move || check_json_call(&data));
     }
 }
 
@@ -1617,7 +1598,8 @@ fn encode_form(value: &str, every_byte: bool) -> String {
 }
 
 /// What `number.return` must make of a phone number: digits with at most
-/// one leading `+`, after trimming, else INVALID_PARAMETER.
+/// one leading `+`, after trimming, and an E.164 number (7 to 15 digits,
+/// the first not 0), else INVALID_PARAMETER.
 fn expected_phone(v: &Value) -> Option<String> {
     let s = match v {
         Value::String(s) => s.trim().to_owned(),
@@ -1625,7 +1607,10 @@ fn expected_phone(v: &Value) -> Option<String> {
         _ => return None,
     };
     let digits = s.strip_prefix('+').unwrap_or(&s);
-    (!digits.is_empty() && digits.bytes().all(|b| b.is_ascii_digit())).then(|| digits.to_owned())
+    ((7..=15).contains(&digits.len())
+        && !digits.starts_with('0')
+        && digits.bytes().all(|b| b.is_ascii_digit()))
+    .then(|| digits.to_owned())
 }
 
 fn phone_value() -> impl Strategy<Value = Value> {
@@ -1661,22 +1646,13 @@ fn order_token() -> impl Strategy<Value = String> {
 }
 
 /// Checks the error of a well-formed call with a bad parameter value:
-/// INVALID_PARAMETER, and a text that does not echo the value. An empty
-/// value should be MISSING_PARAMETER as on the XML front (section 3), but
-/// the JSON front answers INVALID_PARAMETER (see
-/// `json_empty_required_parameters_are_missing`); either is accepted here
-/// so that the round trips keep guarding everything else.
+/// INVALID_PARAMETER, and a text that does not echo the value; an empty
+/// value is MISSING_PARAMETER, as on the XML front (section 3; see
+/// `json_empty_required_parameters_are_missing`).
 #[track_caller]
 fn assert_bad_value(error: &Error, trimmed: &str) {
     if trimmed.is_empty() {
-        assert!(
-            matches!(
-                error.code(),
-                ErrorCode::MissingParameter | ErrorCode::InvalidParameter
-            ),
-            "{error}"
-        );
-        assert!(!error.public_message().contains(MARKER), "{error}");
+        assert_clean_error(error, ErrorCode::MissingParameter);
     } else {
         assert_clean_error(error, ErrorCode::InvalidParameter);
     }
@@ -1705,12 +1681,28 @@ proptest! {
         let key = Some(key.trim().to_owned()).filter(|k| !k.is_empty());
         let trimmed = token.trim();
         if is_reservation_id(trimmed) {
-            let expected = ApiRequest {
+            // Exactly the reservation's numbers, for the caller itself, on
+            // the default plan, untitled: nothing a token does not say.
+            let expected = Call {
                 key,
-                action: "DID.ORDER".into(),
-                params: vec![("RESERVATION_ID".into(), trimmed.to_owned())],
+                method: Method::OrderPay,
+                request: Request::new(Command::DidOrder(DidOrder {
+                    target: None,
+                    source: OrderSource::Reservation(ReservationId::parse(trimmed).unwrap()),
+                    did_type: None,
+                    rate_plan: RatePlanId::default_plan(),
+                    title: Label::default(),
+                })),
             };
-            prop_assert_eq!(decoded.ok(), Some((expected, Method::OrderPay)));
+            let decoded = decoded.ok();
+            prop_assert_eq!(&decoded, &Some(expected));
+            if let Some(Command::DidOrder(DidOrder {
+                source: OrderSource::Reservation(id),
+                ..
+            })) = decoded.map(|c| c.request.command)
+            {
+                prop_assert_eq!(id.as_str(), trimmed);
+            }
         } else {
             match decoded {
                 Err(Rejection::AfterAuth { key: sent, error }) => {
@@ -1735,12 +1727,19 @@ proptest! {
         let key = Some(key.trim().to_owned()).filter(|k| !k.is_empty());
         match (extra.is_empty(), expected_phone(&phone)) {
             (true, Some(digits)) => {
-                let expected = ApiRequest {
+                let expected = Call {
                     key,
-                    action: "DID.CANCEL".into(),
-                    params: vec![("E164".into(), digits)],
+                    method: Method::Return,
+                    request: Request::new(Command::DidCancel(NumberOf {
+                        target: None,
+                        e164: E164::parse(&digits).unwrap(),
+                    })),
                 };
-                prop_assert_eq!(decoded.ok(), Some((expected, Method::Return)));
+                let decoded = decoded.ok();
+                prop_assert_eq!(&decoded, &Some(expected));
+                if let Some(Command::DidCancel(n)) = decoded.map(|c| c.request.command) {
+                    prop_assert_eq!(n.e164.as_str(), digits.as_str());
+                }
             }
             // A well-formed call with a bad parameter is answered after
             // authentication, so the key must travel with the error.
@@ -1836,14 +1835,52 @@ const VALUE_NAMES: [&str; 6] = [
     "IGNORED_PARAMETERS",
 ];
 
-fn reply() -> impl Strategy<Value = Reply> {
+/// A reply's payload as generated: [`Payload`] borrows its lists, so the
+/// generated ones are owned here and lent to it.
+#[derive(Clone, Debug)]
+enum OwnedPayload {
+    Dids(Vec<Did>),
+    Reservation {
+        id: String,
+        expires: i64,
+        dids: Vec<Did>,
+    },
+}
+
+/// A generated [`Reply`], owning its strings.
+#[derive(Clone, Debug)]
+struct OwnedReply {
+    result: Option<String>,
+    payload: OwnedPayload,
+    values: Vec<(&'static str, String)>,
+}
+
+impl OwnedReply {
+    fn reply(&self) -> Reply<'_> {
+        let payload = match &self.payload {
+            OwnedPayload::Dids(dids) => Payload::Dids(dids),
+            OwnedPayload::Reservation { id, expires, dids } => Payload::Reservation {
+                id,
+                expires: *expires,
+                dids,
+            },
+        };
+        Reply {
+            result: self.result.clone(),
+            payload,
+            values: self.values.clone(),
+        }
+    }
+}
+
+fn reply() -> impl Strategy<Value = OwnedReply> {
     let dids = prop::collection::vec(did(), 0..4);
     (
         prop::option::of(render_text()),
         prop_oneof![
-            dids.clone().prop_map(Payload::Dids),
+            dids.clone().prop_map(OwnedPayload::Dids),
             (render_text(), any::<i64>(), dids)
-                .prop_map(|(id, expires, dids)| Payload::Reservation { id, expires, dids }),
+                .prop_map(|(id, expires, dids)| OwnedPayload::Reservation { id, expires, dids }),
         ],
         prop::collection::vec(
             (
@@ -1853,7 +1890,7 @@ fn reply() -> impl Strategy<Value = Reply> {
             0..4,
         ),
     )
-        .prop_map(|(result, payload, values)| Reply {
+        .prop_map(|(result, payload, values)| OwnedReply {
             result,
             payload,
             values,
@@ -1995,31 +2032,29 @@ fn did_attributes(d: &Did) -> Vec<(String, String)> {
     .collect()
 }
 
-/// A `DID` as the JSON front writes it.
-fn did_json(d: &Did) -> Value {
-    json!({
-        "e164": d.e164,
-        "did_type": d.did_type.as_str(),
-        "status": d.status.as_str(),
-        "country_name": d.country_name,
-        "area_name": d.area_name,
-        "area_code": d.area_code,
-        "rate_plan_id": d.rate_plan_id,
-        "monthly100": d.monthly.0,
-        "setup100": d.setup.0,
-        "title": d.title,
-        "account_number": d.account_number,
-        "order_date": d.order_date.map(format_time),
-        "call_forward_type": d.forward_type,
-        "call_forward_to": d.forward_to,
-        "sms_url": d.sms_url,
-        "sms_email": d.sms_email,
-        "sms_phone": d.sms_phone,
-    })
+/// Checks a number of a JSON reply against PROTOCOL.md section 6: "as in
+/// `DID.LIST`", the `DID` attributes of section 3 under their lower-case
+/// names, the amounts as JSON numbers and a missing order date as `null`.
+fn check_json_did(json: &Value, d: &Did) -> Result<(), TestCaseError> {
+    let object = json
+        .as_object()
+        .ok_or_else(|| TestCaseError::fail(format!("not an object: {json}")))?;
+    let attributes = did_attributes(d);
+    prop_assert_eq!(object.len(), attributes.len(), "{}", json);
+    for (name, text) in attributes {
+        let got = object.get(&name.to_ascii_lowercase());
+        let want = match name.as_str() {
+            "MONTHLY100" | "SETUP100" => Value::from(text.parse::<i64>().unwrap()),
+            "ORDER_DATE" if d.order_date.is_none() => Value::Null,
+            _ => Value::from(text),
+        };
+        prop_assert_eq!(got, Some(&want), "{} in {}", name, json);
+    }
+    Ok(())
 }
 
 /// Checks a parsed `<RESPONSE>` against the reply it was rendered from.
-fn check_xml_reply(root: &XmlNode, reply: &Reply) -> Result<(), TestCaseError> {
+fn check_xml_reply(root: &XmlNode, reply: &Reply<'_>) -> Result<(), TestCaseError> {
     prop_assert_eq!(&root.name, "RESPONSE");
     let results: Vec<_> = root.elements("RESULT").collect();
     prop_assert_eq!(results.len(), 1);
@@ -2036,7 +2071,7 @@ fn check_xml_reply(root: &XmlNode, reply: &Reply) -> Result<(), TestCaseError> {
         Payload::Reservation { id, expires, dids } => {
             let lists: Vec<_> = root.elements("RESERVATION").collect();
             prop_assert_eq!(lists.len(), 1);
-            prop_assert_eq!(lists[0].attr("RESERVATION_ID"), Some(id.as_str()));
+            prop_assert_eq!(lists[0].attr("RESERVATION_ID"), Some(*id));
             let expires = format_time(*expires);
             prop_assert_eq!(lists[0].attr("EXPIRES"), Some(expires.as_str()));
             (lists[0], dids)
@@ -2044,7 +2079,7 @@ fn check_xml_reply(root: &XmlNode, reply: &Reply) -> Result<(), TestCaseError> {
         other => unreachable!("not generated: {other:?}"),
     };
     prop_assert_eq!(list.children.len(), dids.len());
-    for (node, d) in list.children.iter().zip(dids) {
+    for (node, d) in list.children.iter().zip(dids.iter()) {
         prop_assert_eq!(&node.name, "DID");
         prop_assert!(node.children.is_empty());
         prop_assert_eq!(&node.attrs, &did_attributes(d));
@@ -2072,7 +2107,8 @@ proptest! {
 
     #[test]
     fn xml_replies_are_well_formed_and_carry_every_string(reply in reply()) {
-        let body = String::from_utf8(XmlCodec.render(&reply)).expect("UTF-8");
+        let reply = reply.reply();
+        let body = String::from_utf8(xml::render(&reply)).expect("UTF-8");
         prop_assert!(body.starts_with("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<RESPONSE>"));
         let root = parse_reply(&body).map_err(|e| TestCaseError::fail(format!("{e}:\n{body}")))?;
         check_xml_reply(&root, &reply)?;
@@ -2083,7 +2119,7 @@ proptest! {
         code in prop::sample::select(CODES.to_vec()),
         message in render_text(),
     ) {
-        let body = String::from_utf8(XmlCodec.render_error(code, &message)).expect("UTF-8");
+        let body = String::from_utf8(xml::render_error(code, &message)).expect("UTF-8");
         let root = parse_reply(&body).map_err(|e| TestCaseError::fail(format!("{e}:\n{body}")))?;
         prop_assert_eq!(&root.name, "RESPONSE");
         let result: Vec<_> = root.elements("RESULT").map(|r| r.text.as_str()).collect();
@@ -2101,24 +2137,27 @@ proptest! {
 
     #[test]
     fn json_replies_carry_every_string(
-        reply in reply(),
+        dids in prop::collection::vec(did(), 0..4),
+        total in any::<u64>(),
         method in prop::sample::select(vec![Method::ListAll, Method::Return, Method::Configure]),
     ) {
-        let body = JsonCodec::new(Some(method)).render(&reply);
-        let parsed: Value = serde_json::from_slice(&body).expect("JSON");
-        let dids = match &reply.payload {
-            Payload::Dids(d) => d.clone(),
-            _ => Vec::new(),
+        // Each method answers the outcome its command has, with its own
+        // flag or count beside the numbers.
+        let (outcome, other) = match method {
+            Method::ListAll => (Outcome::Listed { dids: dids.clone(), total }, ("total", Value::from(total))),
+            Method::Return => (Outcome::Changed(dids.clone()), ("returned", Value::Bool(true))),
+            _ => (Outcome::Changed(dids.clone()), ("configured", Value::Bool(true))),
         };
-        let numbers: Vec<Value> = dids.iter().map(did_json).collect();
-        prop_assert_eq!(&parsed["result"]["numbers"], &Value::from(numbers));
-        // The first TEST value decides, as for every named value.
-        let test = reply
-            .values
-            .iter()
-            .find(|(n, _)| *n == "TEST")
-            .is_some_and(|(_, v)| v == "TRUE");
-        prop_assert_eq!(parsed["result"].get("test") == Some(&Value::Bool(true)), test);
+        let body = JsonCodec::new(Some(method)).render(&outcome);
+        let parsed: Value = serde_json::from_slice(&body).expect("JSON");
+        let result = parsed["result"].as_object().expect("a result object");
+        prop_assert_eq!(result.len(), 2, "{}", parsed);
+        prop_assert_eq!(result.get(other.0), Some(&other.1));
+        let numbers = result["numbers"].as_array().expect("a list of numbers");
+        prop_assert_eq!(numbers.len(), dids.len());
+        for (json, d) in numbers.iter().zip(&dids) {
+            check_json_did(json, d)?;
+        }
     }
 
     #[test]
@@ -2225,12 +2264,13 @@ fn did_with_text(text: &str) -> Did {
 
 #[test]
 fn xml_replies_never_carry_non_xml_characters() {
-    let reply = Reply::new(Payload::Dids(vec![did_with_text("a\u{FFFF}b")]));
-    let body = String::from_utf8(XmlCodec.render(&reply)).unwrap();
+    let dids = [did_with_text("a\u{FFFF}b")];
+    let reply = Reply::new(Payload::Dids(&dids));
+    let body = String::from_utf8(xml::render(&reply)).unwrap();
     if let Err(e) = parse_reply(&body) {
         panic!("{e}:\n{body}");
     }
-    let body = String::from_utf8(XmlCodec.render_error(ErrorCode::NotFound, "a\u{1}b")).unwrap();
+    let body = String::from_utf8(xml::render_error(ErrorCode::NotFound, "a\u{1}b")).unwrap();
     if let Err(e) = parse_reply(&body) {
         panic!("{e}:\n{body}");
     }
@@ -2249,4 +2289,40 @@ fn json_empty_required_parameters_are_missing() {
             other => panic!("{body}: {other:?}"),
         }
     }
+}
+
+#[test]
+fn json_numbers_are_written_exactly() {
+    // Fixed bytes, written by hand from PROTOCOL.md section 6: sorted keys,
+    // amounts as numbers, a missing order date as null.
+    let listed = Outcome::Listed {
+        dids: vec![did_with_text("T")],
+        total: 1,
+    };
+    assert_eq!(
+        String::from_utf8(JsonCodec::new(Some(Method::ListAll)).render(&listed)).unwrap(),
+        concat!(
+            r#"{"result":{"numbers":[{"account_number":"1000000001","area_code":"212","#,
+            r#""area_name":"NEW YORK","call_forward_to":"","call_forward_type":"","#,
+            r#""country_name":"UNITED STATES","did_type":"GEOGRAPHIC","e164":"12125550100","#,
+            r#""monthly100":149,"order_date":"1970-01-01 00:00:00","rate_plan_id":"SU","#,
+            r#""setup100":0,"sms_email":"","sms_phone":"","sms_url":"","status":"Active","#,
+            r#""title":"T"}],"total":1}}"#
+        )
+    );
+    let returned = Outcome::Changed(vec![Did {
+        order_date: None,
+        ..did_with_text("a\"<b")
+    }]);
+    assert_eq!(
+        String::from_utf8(JsonCodec::new(Some(Method::Return)).render(&returned)).unwrap(),
+        concat!(
+            r#"{"result":{"numbers":[{"account_number":"1000000001","area_code":"212","#,
+            r#""area_name":"NEW YORK","call_forward_to":"","call_forward_type":"","#,
+            r#""country_name":"UNITED STATES","did_type":"GEOGRAPHIC","e164":"12125550100","#,
+            r#""monthly100":149,"order_date":null,"rate_plan_id":"SU","#,
+            r#""setup100":0,"sms_email":"","sms_phone":"","sms_url":"","status":"Active","#,
+            r#""title":"a\"<b"}],"returned":true}}"#
+        )
+    );
 }

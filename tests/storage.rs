@@ -23,8 +23,8 @@ async fn locked_database_is_unavailable_then_service_resumes() {
 
     // Another process holding the write lock longer than the writer's busy
     // timeout is what a stuck backup or a hand-run sqlite3 shell does. The
-    // lock is held until the refusal below has arrived, so for longer than
-    // the busy timeout whatever it is.
+    // lock is released only once the refusal below has arrived, so it is
+    // held longer than the busy timeout, whatever that is.
     let lock = WriteLock::take(&s.db_path);
 
     let started = Instant::now();

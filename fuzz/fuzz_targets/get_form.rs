@@ -1,16 +1,17 @@
 //! Fuzzes the GET form decoder (`GET /api/v2.asp?userkey=K&action=A&
 //! param[P]=V`, PROTOCOL.md section 1) with arbitrary query strings. It
 //! guards against panics and hangs and checks that whatever the decoder
-//! accepts is a request the actions can rely on.
+//! accepts is a request the actions can rely on. Accepted requests go on
+//! to the typed decoding, which must never panic either.
 //!
-//! The body is kept identical to `get_form_target` in `tests/codec_props.rs`,
-//! which runs it on every `cargo test`.
+//! `tests/codec_props.rs` checks the same decoder with its own properties
+//! on every `cargo test`.
 
 #![no_main]
 
-use didgate::api::Codec;
-use didgate::codec::query::decode;
-use didgate::codec::xml::XmlCodec;
+use didgate_anveo::decode_request;
+use didgate_anveo::query::decode;
+use didgate_anveo::xml::render_error;
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {
@@ -33,10 +34,11 @@ fuzz_target!(|data: &[u8]| {
                     .as_deref()
                     .is_none_or(|k| !k.is_empty() && k == k.trim())
             );
+            let _ = decode_request(request);
         }
         Err(e) => {
             // GET form errors are XML replies too.
-            let _ = XmlCodec.render_error(e.code(), &e.public_message());
+            let _ = render_error(e.code(), &e.public_message());
         }
     }
 });

@@ -1,32 +1,26 @@
 //! Fuzzes the JSON front's decoder (`POST /ws/apikey/call_function`,
 //! PROTOCOL.md section 6) with arbitrary bodies. It guards against panics
 //! and hangs (deep nesting included), checks that every accepted call
-//! translates into a request the XML actions can rely on, and renders every
+//! carries its key and the command its method names, and renders every
 //! refusal the way the server would.
 //!
-//! The body is kept identical to `json_call_target` in `tests/codec_props.rs`,
-//! which runs it on every `cargo test`.
+//! `tests/codec_props.rs` checks the same decoder with its own properties
+//! on every `cargo test`.
 
 #![no_main]
 
-use didgate::ErrorCode;
-use didgate::api::Codec;
-use didgate::codec::json::{JsonCodec, Rejection, decode};
+use didgate_core::ErrorCode;
+use didgate_json::{JsonCodec, Rejection, decode};
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {
     match decode(data, "apikey=fuzz") {
-        Ok((request, method)) => {
-            // A call becomes one XML action with named parameters, so the
-            // XML front's invariants must hold for it as well.
-            for (i, (name, value)) in request.params.iter().enumerate() {
-                assert_eq!(*name, name.to_ascii_uppercase());
-                assert!(request.params[..i].iter().all(|(n, _)| n != name));
-                assert_eq!(value, value.trim());
-            }
-            assert!(!request.action.is_empty());
-            assert_eq!(request.key.as_deref(), Some("fuzz"));
-            let _ = method.name();
+        Ok(call) => {
+            // A call is decoded straight into its typed command: the one
+            // its method names, with no TEST and no REQUEST_ID.
+            assert_eq!(call.key.as_deref(), Some("fuzz"));
+            assert_eq!(call.request.command.name(), call.method.command_name());
+            assert!(!call.request.test && call.request.request_id.is_none());
         }
         Err(Rejection::Malformed(e)) => {
             // Not a call at all: always MALFORMED_REQUEST, answered at once.

@@ -1,15 +1,16 @@
 //! Fuzzes the XML envelope decoder (`POST /api/v3.asp`, PROTOCOL.md section
 //! 2) with arbitrary bytes. It guards against panics and hangs, checks that
 //! whatever the decoder accepts is a request the actions can rely on, and
-//! renders every refusal the way the server would.
+//! renders every refusal the way the server would. Accepted requests go
+//! on to the typed decoding, which must never panic either.
 //!
-//! The body is kept identical to `xml_envelope_target` in
-//! `tests/codec_props.rs`, which runs it on every `cargo test`.
+//! `tests/codec_props.rs` checks the same decoder with its own properties
+//! on every `cargo test`.
 
 #![no_main]
 
-use didgate::api::Codec;
-use didgate::codec::xml::{XmlCodec, decode};
+use didgate_anveo::decode_request;
+use didgate_anveo::xml::{decode, render_error};
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {
@@ -29,10 +30,11 @@ fuzz_target!(|data: &[u8]| {
                     .as_deref()
                     .is_none_or(|k| !k.is_empty() && k == k.trim())
             );
+            let _ = decode_request(request);
         }
         Err(e) => {
             // A refusal must still render as a well-formed error reply.
-            let _ = XmlCodec.render_error(e.code(), &e.public_message());
+            let _ = render_error(e.code(), &e.public_message());
         }
     }
 });

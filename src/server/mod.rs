@@ -35,8 +35,8 @@ pub(crate) struct App {
 /// The fronts this server speaks. Adding a front is one line here.
 fn fronts() -> Vec<Box<dyn Front>> {
     vec![
-        Box::new(didgate_anveo::Anveo::default()),
-        Box::new(didgate_json::Json::default()),
+        Box::new(didgate_anveo::Anveo),
+        Box::new(didgate_json::Json),
     ]
 }
 

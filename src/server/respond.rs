@@ -93,12 +93,18 @@ impl App {
             .unwrap_or_else(|_| {
                 tracing::error!("request handler panicked");
                 let err = Error::Store(StoreError::Internal("handler panicked".into()));
-                Routed::error(self.front_for(&path).map_or(&*self.fronts[0], |(f, _)| f), &err)
+                Routed::error(
+                    self.front_for(&path).map_or(&*self.fronts[0], |(f, _)| f),
+                    &err,
+                )
             });
         let elapsed = start.elapsed();
         let code = routed.code.unwrap_or("OK");
-        self.metrics
-            .request(routed.action.unwrap_or(self.label(&path)), code, elapsed.as_secs_f64());
+        self.metrics.request(
+            routed.action.unwrap_or(self.label(&path)),
+            code,
+            elapsed.as_secs_f64(),
+        );
         tracing::info!(
             target: "didgate::request",
             peer = %peer.ip(),
@@ -199,13 +205,19 @@ impl App {
             key: decoded.key.as_deref(),
             signature: decoded.signature.as_deref(),
         };
-        let answer = self.service.handle(credentials, decoded.request, peer).await;
+        let answer = self
+            .service
+            .handle(credentials, decoded.request, peer)
+            .await;
         let account = answer.account.map(|a| a.to_string());
         let (reply, code) = match &answer.result {
             Ok(executed) => (front.render(&decoded.view, executed), None),
             Err(e) => {
                 log_failure(e);
-                (front.render_error(Some(&decoded.view), e), Some(e.code().as_str()))
+                (
+                    front.render_error(Some(&decoded.view), e),
+                    Some(e.code().as_str()),
+                )
             }
         };
         Routed {

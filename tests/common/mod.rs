@@ -6,6 +6,7 @@
 
 mod process;
 
+#[allow(unused_imports)]
 pub use process::*;
 
 use std::collections::HashMap;

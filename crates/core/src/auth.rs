@@ -33,8 +33,8 @@ use sha2::{Digest, Sha256};
 use tokio::sync::Semaphore;
 
 use crate::domain::{KeyId, Principal, SignatureKey};
-use crate::error::{Error, StoreError};
 use crate::engine::{Engine, KeyRecord};
+use crate::error::{Error, StoreError};
 
 /// Cached verifications beyond this are dropped wholesale; an attacker
 /// cannot grow the cache (only verified keys enter it), this bounds it

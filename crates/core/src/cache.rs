@@ -137,7 +137,9 @@ pub struct Slot {
 
 impl std::fmt::Debug for Slot {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Slot").field("version", &self.version).finish()
+        f.debug_struct("Slot")
+            .field("version", &self.version)
+            .finish()
     }
 }
 

@@ -80,9 +80,7 @@ impl dyn Engine {
         F: FnOnce(&mut dyn Reads) -> Result<T, Error> + Send + 'static,
     {
         let boxed = self
-            .read(Box::new(move |r| {
-                f(r).map(|v| Box::new(v) as ReadValue)
-            }))
+            .read(Box::new(move |r| f(r).map(|v| Box::new(v) as ReadValue)))
             .await?;
         boxed
             .downcast::<T>()
@@ -222,7 +220,7 @@ pub trait Reads {
     fn dids(&mut self, e164s: &[E164]) -> StoreResult<Vec<Did>>;
     /// Numbers of `account_id` matching every filter given, in E.164 order:
     /// one page of them and how many match in all. `filter.status` `None`
-    /// means active numbers only.
+    /// means every owned number (active and aging).
     fn list_dids(
         &mut self,
         account_id: i64,

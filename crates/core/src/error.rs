@@ -45,7 +45,6 @@ impl ErrorCode {
             Self::Internal => "INTERNAL",
         }
     }
-
 }
 
 impl fmt::Display for ErrorCode {

@@ -15,7 +15,10 @@ pub enum Outcome {
     /// Numbers offered (search results).
     Offered(Vec<Did>),
     /// One page of the caller's numbers and how many match in all.
-    Listed { dids: Vec<Did>, total: u64 },
+    Listed {
+        dids: Vec<Did>,
+        total: u64,
+    },
     Balance(Money100),
     Ordered(Ordered),
     /// The numbers a command changed, as they are now.

@@ -156,7 +156,11 @@ impl Service {
 
     /// A read's outcome: from the cache when the database has not changed
     /// since it was made, otherwise fresh (and kept).
-    async fn read_through(&self, principal: &Principal, command: Command) -> Result<Executed, Error> {
+    async fn read_through(
+        &self,
+        principal: &Principal,
+        command: Command,
+    ) -> Result<Executed, Error> {
         let Some(cache) = &self.cache else {
             return self.read_fresh(principal, command).await;
         };

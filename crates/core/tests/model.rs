@@ -88,8 +88,20 @@ struct World {
 fn world() -> World {
     let mut mem = Mem::new();
     mem.add_country("US", "United States");
-    mem.add_area("a", "US", DidType::Geographic, "212", &[("SU", 100, 50), ("X", 7, 0)]);
-    mem.add_area("b", "US", DidType::TollFree, "800", &[("SU", 200, 100), ("FREE", 0, 0)]);
+    mem.add_area(
+        "a",
+        "US",
+        DidType::Geographic,
+        "212",
+        &[("SU", 100, 50), ("X", 7, 0)],
+    );
+    mem.add_area(
+        "b",
+        "US",
+        DidType::TollFree,
+        "800",
+        &[("SU", 200, 100), ("FREE", 0, 0)],
+    );
     for i in [3, 0, 4, 1, 2] {
         mem.add_numbers("a", &[NUMBERS[i]]);
     }
@@ -311,12 +323,21 @@ struct Model {
 /// What a successful step's outcome must show.
 #[derive(Debug)]
 enum Expect {
-    Ordered { numbers: Vec<usize>, cost: i64 },
+    Ordered {
+        numbers: Vec<usize>,
+        cost: i64,
+    },
     Balance(i64),
     /// The reservation (by index) and every number it now holds.
-    Reserved { index: usize, expires: i64 },
+    Reserved {
+        index: usize,
+        expires: i64,
+    },
     Released(u64),
-    Changed { number: usize, owner: usize },
+    Changed {
+        number: usize,
+        owner: usize,
+    },
     Nothing,
 }
 
@@ -378,7 +399,9 @@ impl Model {
     }
 
     fn held(&self, r: usize) -> Vec<usize> {
-        (0..KNOWN).filter(|&n| self.numbers[n] == M::Reserved(r)).collect()
+        (0..KNOWN)
+            .filter(|&n| self.numbers[n] == M::Reserved(r))
+            .collect()
     }
 
     /// Prices, charges and sells `picks` to `owner`.
@@ -398,7 +421,13 @@ impl Model {
         for &n in &picks {
             next.numbers[n] = M::Active(owner);
         }
-        Ok((next, Expect::Ordered { numbers: picks, cost }))
+        Ok((
+            next,
+            Expect::Ordered {
+                numbers: picks,
+                cost,
+            },
+        ))
     }
 
     /// The numbers a named list buys, or why not.
@@ -487,9 +516,25 @@ impl Model {
     /// stand for now (as generated when the number has no owner).
     fn resolve(&self, op: &Op) -> Op {
         let mut op = op.clone();
-        if let Op::Cancel { actor, target, number, by }
-        | Op::Restore { actor, target, number, by }
-        | Op::Move { actor, target, number, by, .. } = &mut op
+        if let Op::Cancel {
+            actor,
+            target,
+            number,
+            by,
+        }
+        | Op::Restore {
+            actor,
+            target,
+            number,
+            by,
+        }
+        | Op::Move {
+            actor,
+            target,
+            number,
+            by,
+            ..
+        } = &mut op
         {
             let owner = match self.numbers.get(*number) {
                 Some(M::Active(o) | M::Aging(o, _)) => Some(*o),
@@ -626,7 +671,13 @@ impl Model {
                 }
                 let mut next = self.clone();
                 next.numbers[*number] = M::Aging(owner, self.now + AGING);
-                Ok((next, Expect::Changed { number: *number, owner }))
+                Ok((
+                    next,
+                    Expect::Changed {
+                        number: *number,
+                        owner,
+                    },
+                ))
             }
             Op::Restore {
                 actor,
@@ -641,7 +692,13 @@ impl Model {
                     _ => {
                         let mut next = self.clone();
                         next.numbers[*number] = M::Active(owner);
-                        Ok((next, Expect::Changed { number: *number, owner }))
+                        Ok((
+                            next,
+                            Expect::Changed {
+                                number: *number,
+                                owner,
+                            },
+                        ))
                     }
                 }
             }
@@ -662,7 +719,13 @@ impl Model {
                 }
                 let mut next = self.clone();
                 next.numbers[*number] = M::Active(*to);
-                Ok((next, Expect::Changed { number: *number, owner: *to }))
+                Ok((
+                    next,
+                    Expect::Changed {
+                        number: *number,
+                        owner: *to,
+                    },
+                ))
             }
             Op::Sweep => {
                 let mut next = self.clone();
@@ -860,7 +923,11 @@ fn run(w: &mut World, model: &Model, op: &Op) -> Result<Outcome, Error> {
 /// The engine's view of the model's state, which must be equal.
 fn check_state(w: &mut World, model: &Model) {
     // Every reservation, in the order made (the engine keeps them so).
-    assert_eq!(w.mem.reservations.len(), model.res.len(), "reservation count");
+    assert_eq!(
+        w.mem.reservations.len(),
+        model.res.len(),
+        "reservation count"
+    );
     for (row, m) in w.mem.reservations.iter().zip(&model.res) {
         assert_eq!(Some(&row.id), m.id.as_ref());
         assert_eq!(row.root_id, w.ids[m.root]);
@@ -888,7 +955,12 @@ fn check_state(w: &mut World, model: &Model) {
                 assert_eq!(row.state, NumberState::Reserved, "{}", NUMBERS[n]);
                 assert_eq!(row.account_id, None);
                 assert_eq!(row.reservation_id, res_id(r));
-                assert_eq!(model.res[r].state, R::Open, "a closed reservation holds {}", NUMBERS[n]);
+                assert_eq!(
+                    model.res[r].state,
+                    R::Open,
+                    "a closed reservation holds {}",
+                    NUMBERS[n]
+                );
             }
             M::Active(o) => {
                 assert_eq!(row.state, NumberState::Active, "{}", NUMBERS[n]);
@@ -912,7 +984,10 @@ fn check_state(w: &mut World, model: &Model) {
         assert_eq!(balance, model.balance[i], "balance of account {i}");
         assert!(balance >= 0);
         if PARENT[i].is_some() {
-            assert!(w.mem.ledger_of(id).is_empty(), "ledger rows on sub-account {i}");
+            assert!(
+                w.mem.ledger_of(id).is_empty(),
+                "ledger rows on sub-account {i}"
+            );
         }
         let active = model.numbers.iter().filter(|&&m| m == M::Active(i)).count();
         assert_eq!(w.mem.count_active_numbers(id).unwrap(), active as u64);
@@ -930,8 +1005,14 @@ fn check_state(w: &mut World, model: &Model) {
         assert_eq!(lowest, want);
     }
     assert_eq!(w.mem.sweep_due(model.now).unwrap(), {
-        let aged = model.numbers.iter().any(|m| matches!(m, M::Aging(_, t) if *t <= model.now));
-        let expired = model.res.iter().any(|r| r.state == R::Open && r.expires <= model.now);
+        let aged = model
+            .numbers
+            .iter()
+            .any(|m| matches!(m, M::Aging(_, t) if *t <= model.now));
+        let expired = model
+            .res
+            .iter()
+            .any(|r| r.state == R::Open && r.expires <= model.now);
         aged || expired
     });
 }
@@ -1006,10 +1087,16 @@ fn check_sequence(ops: &[Op]) {
             }
             (Err(code), Err(err)) => {
                 assert_eq!(err.code(), code, "step {i} {op:?}: {err}");
-                assert_eq!(w.mem, before, "step {i} {op:?} failed but changed the database");
+                assert_eq!(
+                    w.mem, before,
+                    "step {i} {op:?} failed but changed the database"
+                );
             }
             (Ok((_, expect)), Err(err)) => {
-                panic!("step {i} {op:?}: expected {expect:?}, refused with {}: {err}", err.code())
+                panic!(
+                    "step {i} {op:?}: expected {expect:?}, refused with {}: {err}",
+                    err.code()
+                )
             }
             (Err(code), Ok(outcome)) => {
                 panic!("step {i} {op:?}: expected {code}, got {outcome:?}")
@@ -1037,26 +1124,113 @@ proptest! {
 fn a_day_in_the_life_agrees_with_the_model() {
     use Op::*;
     let ops = vec![
-        ReserveArea { actor: 1, target: None, area: 0, qty: 2, into: Into::New, minutes: Some(5) },
-        ReserveNumbers { actor: 2, target: None, numbers: vec![5, 2], into: Into::Current, minutes: None },
-        OrderList { actor: 0, target: Some(2), numbers: vec![1], plan: 0 },
-        OrderReservation { actor: 0, target: None, which: 0, plan: 0 },
-        OrderArea { actor: 3, target: Some(4), area: 1, did_type: 1, qty: 5, partial: true, plan: 0 },
-        OrderArea { actor: 4, target: None, area: 0, did_type: 0, qty: 3, partial: false, plan: 1 },
+        ReserveArea {
+            actor: 1,
+            target: None,
+            area: 0,
+            qty: 2,
+            into: Into::New,
+            minutes: Some(5),
+        },
+        ReserveNumbers {
+            actor: 2,
+            target: None,
+            numbers: vec![5, 2],
+            into: Into::Current,
+            minutes: None,
+        },
+        OrderList {
+            actor: 0,
+            target: Some(2),
+            numbers: vec![1],
+            plan: 0,
+        },
+        OrderReservation {
+            actor: 0,
+            target: None,
+            which: 0,
+            plan: 0,
+        },
+        OrderArea {
+            actor: 3,
+            target: Some(4),
+            area: 1,
+            did_type: 1,
+            qty: 5,
+            partial: true,
+            plan: 0,
+        },
+        OrderArea {
+            actor: 4,
+            target: None,
+            area: 0,
+            did_type: 0,
+            qty: 3,
+            partial: false,
+            plan: 1,
+        },
         Wait(20),
-        OrderReservation { actor: 2, target: None, which: 1, plan: 0 },
+        OrderReservation {
+            actor: 2,
+            target: None,
+            which: 1,
+            plan: 0,
+        },
         Sweep,
-        Cancel { actor: 0, target: None, number: 0, by: By::Generated },
-        Move { actor: 0, target: Some(2), number: 1, to: 1, by: By::Generated },
-        Restore { actor: 0, target: None, number: 0, by: By::Generated },
-        Cancel { actor: 1, target: None, number: 1, by: By::Generated },
+        Cancel {
+            actor: 0,
+            target: None,
+            number: 0,
+            by: By::Generated,
+        },
+        Move {
+            actor: 0,
+            target: Some(2),
+            number: 1,
+            to: 1,
+            by: By::Generated,
+        },
+        Restore {
+            actor: 0,
+            target: None,
+            number: 0,
+            by: By::Generated,
+        },
+        Cancel {
+            actor: 1,
+            target: None,
+            number: 1,
+            by: By::Generated,
+        },
         Wait(AGING),
-        Restore { actor: 1, target: None, number: 1, by: By::Generated },
+        Restore {
+            actor: 1,
+            target: None,
+            number: 1,
+            by: By::Generated,
+        },
         Sweep,
-        Credit { account: 1, amount: 10 },
-        Credit { account: 3, amount: 0 },
-        Credit { account: 3, amount: 400 },
-        OrderArea { actor: 4, target: None, area: 0, did_type: 0, qty: 3, partial: false, plan: 0 },
+        Credit {
+            account: 1,
+            amount: 10,
+        },
+        Credit {
+            account: 3,
+            amount: 0,
+        },
+        Credit {
+            account: 3,
+            amount: 400,
+        },
+        OrderArea {
+            actor: 4,
+            target: None,
+            area: 0,
+            did_type: 0,
+            qty: 3,
+            partial: false,
+            plan: 0,
+        },
         CancelReservation { actor: 0, which: 1 },
     ];
     check_sequence(&ops);

@@ -254,7 +254,11 @@ fn area_order_takes_the_lowest_numbers_in_e164_order() {
     }
     assert_eq!(
         w.m.lowest_available(&area_id("nyc"), 10).unwrap(),
-        [e164("12125550003"), e164("12125550004"), e164("12125550005")]
+        [
+            e164("12125550003"),
+            e164("12125550004"),
+            e164("12125550005")
+        ]
     );
     let o = w.order(&p, nyc(1));
     assert_eq!(strs(&o.dids), ["12125550003"]);
@@ -463,7 +467,13 @@ fn sub_account_order_is_charged_to_the_root_of_its_tree() {
     assert_eq!(w.m.orders[0].billing_id, w.root);
     assert_eq!(w.m.orders[0].account_id, w.grand);
     // The sub-account's balance read is the tree's.
-    let b = read(&w.m, &p, NOW, &Command::AccountGetBalance(Default::default())).unwrap();
+    let b = read(
+        &w.m,
+        &p,
+        NOW,
+        &Command::AccountGetBalance(Default::default()),
+    )
+    .unwrap();
     assert_eq!(b, Outcome::Balance(Money100(CREDIT - NYC_SU)));
 }
 
@@ -497,9 +507,19 @@ fn new_numbers_take_the_owners_default_forwarding_and_the_title() {
         },
     );
     let s = &w.m.num("12125550001").settings;
-    assert_eq!((s.forward_type.as_str(), s.forward_to.as_str()), ("PHONE", "12125559999"));
+    assert_eq!(
+        (s.forward_type.as_str(), s.forward_to.as_str()),
+        ("PHONE", "12125559999")
+    );
     assert_eq!(s.title, "office");
-    assert_eq!((s.sms_url.as_str(), s.sms_email.as_str(), s.sms_phone.as_str()), ("", "", ""));
+    assert_eq!(
+        (
+            s.sms_url.as_str(),
+            s.sms_email.as_str(),
+            s.sms_phone.as_str()
+        ),
+        ("", "", "")
+    );
     // An account without forwarding gets empty strings.
     w.order(&p, nyc(1));
     let s = &w.m.num("12125550002").settings;
@@ -555,7 +575,12 @@ fn list_order_of_a_sold_number_is_out_of_stock() {
     // Nothing of the list was bought, not even the available one.
     assert_eq!(w.state("12125550002"), NumberState::Available);
     // The owner itself cannot order its own number again either.
-    w.refused(&a, NOW, Command::DidOrder(of_list(&["12125550001"])), ErrorCode::OutOfStock);
+    w.refused(
+        &a,
+        NOW,
+        Command::DidOrder(of_list(&["12125550001"])),
+        ErrorCode::OutOfStock,
+    );
 }
 
 #[test]
@@ -565,8 +590,18 @@ fn list_order_of_an_aging_number_is_out_of_stock() {
     w.order(&a, nyc(1));
     w.run(&a, NOW, cancel("12125550001")).unwrap();
     let b = w.p(w.other);
-    w.refused(&b, NOW + 1, Command::DidOrder(of_list(&["12125550001"])), ErrorCode::OutOfStock);
-    w.refused(&a, NOW + 1, Command::DidOrder(of_list(&["12125550001"])), ErrorCode::OutOfStock);
+    w.refused(
+        &b,
+        NOW + 1,
+        Command::DidOrder(of_list(&["12125550001"])),
+        ErrorCode::OutOfStock,
+    );
+    w.refused(
+        &a,
+        NOW + 1,
+        Command::DidOrder(of_list(&["12125550001"])),
+        ErrorCode::OutOfStock,
+    );
 }
 
 #[test]
@@ -575,7 +610,12 @@ fn list_order_of_another_trees_reservation_is_out_of_stock() {
     let b = w.p(w.other);
     w.reserve(&b, NOW, reserve_numbers(&["12125550003"], ReserveInto::New));
     let a = w.p(w.root);
-    w.refused(&a, NOW + 1, Command::DidOrder(of_list(&["12125550003"])), ErrorCode::OutOfStock);
+    w.refused(
+        &a,
+        NOW + 1,
+        Command::DidOrder(of_list(&["12125550003"])),
+        ErrorCode::OutOfStock,
+    );
     assert_eq!(w.state("12125550003"), NumberState::Reserved);
 }
 
@@ -637,7 +677,11 @@ fn list_order_with_a_did_type_mismatch_is_invalid_parameter() {
 fn reservation_order_buys_exactly_what_it_holds() {
     let mut w = W::new();
     let p = w.p(w.root);
-    let r = w.reserve(&p, NOW, reserve_numbers(&["18005550002", "12125550005"], ReserveInto::New));
+    let r = w.reserve(
+        &p,
+        NOW,
+        reserve_numbers(&["18005550002", "12125550005"], ReserveInto::New),
+    );
     let o = w.order(&p, of_reservation(&r.id));
     assert_eq!(strs(&o.dids), ["12125550005", "18005550002"]);
     assert_eq!(o.charged, Money100(NYC_SU + TF_SU));
@@ -655,10 +699,20 @@ fn reservation_order_after_expiry_is_conflict_swept_or_not() {
     let p = w.p(w.root);
     let r = w.reserve(&p, NOW, reserve_area("nyc", 1, ReserveInto::New));
     // Due but not swept yet.
-    w.refused(&p, NOW + HOLD, Command::DidOrder(of_reservation(&r.id)), ErrorCode::Conflict);
+    w.refused(
+        &p,
+        NOW + HOLD,
+        Command::DidOrder(of_reservation(&r.id)),
+        ErrorCode::Conflict,
+    );
     sweep(&mut w.m, NOW + HOLD).unwrap();
     assert_eq!(w.m.reservation_row(&r.id).state, ReservationState::Expired);
-    w.refused(&p, NOW + HOLD, Command::DidOrder(of_reservation(&r.id)), ErrorCode::Conflict);
+    w.refused(
+        &p,
+        NOW + HOLD,
+        Command::DidOrder(of_reservation(&r.id)),
+        ErrorCode::Conflict,
+    );
     assert_eq!(w.balance(w.root), CREDIT);
 }
 
@@ -680,11 +734,25 @@ fn reservation_ordered_or_canceled_is_conflict() {
     let p = w.p(w.root);
     let r = w.reserve(&p, NOW, reserve_area("nyc", 1, ReserveInto::New));
     w.order(&p, of_reservation(&r.id));
-    w.refused(&p, NOW, Command::DidOrder(of_reservation(&r.id)), ErrorCode::Conflict);
+    w.refused(
+        &p,
+        NOW,
+        Command::DidOrder(of_reservation(&r.id)),
+        ErrorCode::Conflict,
+    );
     let r = w.reserve(&p, NOW, reserve_area("nyc", 1, ReserveInto::New));
-    w.run(&p, NOW, Command::DidReserveCancel(DidReserveCancel { id: r.id.clone() }))
-        .unwrap();
-    w.refused(&p, NOW, Command::DidOrder(of_reservation(&r.id)), ErrorCode::Conflict);
+    w.run(
+        &p,
+        NOW,
+        Command::DidReserveCancel(DidReserveCancel { id: r.id.clone() }),
+    )
+    .unwrap();
+    w.refused(
+        &p,
+        NOW,
+        Command::DidOrder(of_reservation(&r.id)),
+        ErrorCode::Conflict,
+    );
     assert_eq!(w.balance(w.root), CREDIT - NYC_SU);
 }
 
@@ -694,9 +762,19 @@ fn reservation_of_another_tree_or_unknown_is_not_found() {
     let b = w.p(w.other);
     let r = w.reserve(&b, NOW, reserve_area("nyc", 1, ReserveInto::New));
     let a = w.p(w.root);
-    w.refused(&a, NOW, Command::DidOrder(of_reservation(&r.id)), ErrorCode::NotFound);
+    w.refused(
+        &a,
+        NOW,
+        Command::DidOrder(of_reservation(&r.id)),
+        ErrorCode::NotFound,
+    );
     let unknown = ReservationId::parse("rsv_0000000000000000").unwrap();
-    w.refused(&a, NOW, Command::DidOrder(of_reservation(&unknown)), ErrorCode::NotFound);
+    w.refused(
+        &a,
+        NOW,
+        Command::DidOrder(of_reservation(&unknown)),
+        ErrorCode::NotFound,
+    );
     assert_eq!(w.state("12125550001"), NumberState::Reserved);
 }
 
@@ -706,7 +784,12 @@ fn reservation_emptied_by_list_orders_is_conflict() {
     let p = w.p(w.root);
     let r = w.reserve(&p, NOW, reserve_numbers(&["12125550001"], ReserveInto::New));
     w.order(&p, of_list(&["12125550001"]));
-    w.refused(&p, NOW, Command::DidOrder(of_reservation(&r.id)), ErrorCode::Conflict);
+    w.refused(
+        &p,
+        NOW,
+        Command::DidOrder(of_reservation(&r.id)),
+        ErrorCode::Conflict,
+    );
     assert_eq!(w.balance(w.root), CREDIT - NYC_SU);
 }
 
@@ -716,7 +799,12 @@ fn reservation_order_short_of_funds_keeps_the_reservation_open() {
     let poor = w.m.add_root(TF_SU - 1);
     let p = w.p(poor);
     let r = w.reserve(&p, NOW, reserve_area("tf", 1, ReserveInto::New));
-    w.refused(&p, NOW, Command::DidOrder(of_reservation(&r.id)), ErrorCode::InsufficientFunds);
+    w.refused(
+        &p,
+        NOW,
+        Command::DidOrder(of_reservation(&r.id)),
+        ErrorCode::InsufficientFunds,
+    );
     assert_eq!(w.m.reservation_row(&r.id).state, ReservationState::Open);
     assert_eq!(w.state("18005550001"), NumberState::Reserved);
 }
@@ -745,7 +833,9 @@ fn held_numbers_leave_stock_search_and_other_orders() {
         }),
     )
     .unwrap();
-    let Outcome::Areas(areas) = areas else { panic!("{areas:?}") };
+    let Outcome::Areas(areas) = areas else {
+        panic!("{areas:?}")
+    };
     let nyc_area = areas.iter().find(|x| x.id == "nyc").unwrap();
     assert_eq!(nyc_area.stock, 3);
     let found = read(
@@ -760,7 +850,9 @@ fn held_numbers_leave_stock_search_and_other_orders() {
         }),
     )
     .unwrap();
-    let Outcome::Offered(found) = found else { panic!("{found:?}") };
+    let Outcome::Offered(found) = found else {
+        panic!("{found:?}")
+    };
     assert_eq!(strs(&found), ["12125550003", "12125550004", "12125550005"]);
     // Another tree's order gets the next numbers.
     let b = w.p(w.other);
@@ -807,7 +899,10 @@ fn reserve_into_an_existing_reservation_adds_to_it() {
     let again = w.reserve(
         &p,
         NOW + 5,
-        reserve_numbers(&["12125550004", "12125550005"], ReserveInto::Existing(r.id.clone())),
+        reserve_numbers(
+            &["12125550004", "12125550005"],
+            ReserveInto::Existing(r.id.clone()),
+        ),
     );
     assert_eq!(again.id, r.id);
     assert_eq!(strs(&again.dids), ["12125550004", "12125550005"]);
@@ -823,10 +918,34 @@ fn reserve_into_another_trees_or_a_dead_reservation_is_refused() {
     w.refused(&a, NOW, Command::DidReserve(c), ErrorCode::NotFound);
     let mine = w.reserve(&a, NOW, reserve_area("nyc", 1, ReserveInto::New));
     let c = reserve_area("nyc", 1, ReserveInto::Existing(mine.id.clone()));
-    w.refused(&a, NOW + HOLD, Command::DidReserve(c.clone()), ErrorCode::Conflict);
-    w.run(&a, NOW, Command::DidReserveCancel(DidReserveCancel { id: mine.id.clone() }))
-        .unwrap();
+    w.refused(
+        &a,
+        NOW + HOLD,
+        Command::DidReserve(c.clone()),
+        ErrorCode::Conflict,
+    );
+    w.run(
+        &a,
+        NOW,
+        Command::DidReserveCancel(DidReserveCancel {
+            id: mine.id.clone(),
+        }),
+    )
+    .unwrap();
     w.refused(&a, NOW, Command::DidReserve(c), ErrorCode::Conflict);
+    // An ordered reservation takes no more numbers (nor can it be canceled).
+    let done = w.reserve(&a, NOW, reserve_area("nyc", 1, ReserveInto::New));
+    w.order(&a, of_reservation(&done.id));
+    let c = reserve_area("nyc", 1, ReserveInto::Existing(done.id.clone()));
+    w.refused(&a, NOW, Command::DidReserve(c), ErrorCode::Conflict);
+    let c = Command::DidReserveCancel(DidReserveCancel {
+        id: done.id.clone(),
+    });
+    w.refused(&a, NOW, c, ErrorCode::Conflict);
+    assert_eq!(
+        w.m.reservation_row(&done.id).state,
+        ReservationState::Ordered
+    );
 }
 
 #[test]
@@ -882,7 +1001,12 @@ fn reserve_of_a_number_held_by_another_reservation_is_out_of_stock() {
     let a = w.p(w.root);
     w.reserve(&a, NOW, reserve_numbers(&["12125550001"], ReserveInto::New));
     let c = reserve_numbers(&["12125550001"], ReserveInto::New);
-    w.refused(&a, NOW, Command::DidReserve(c.clone()), ErrorCode::OutOfStock);
+    w.refused(
+        &a,
+        NOW,
+        Command::DidReserve(c.clone()),
+        ErrorCode::OutOfStock,
+    );
     let b = w.p(w.other);
     w.refused(&b, NOW, Command::DidReserve(c), ErrorCode::OutOfStock);
 }
@@ -900,12 +1024,25 @@ fn reservation_length_is_minutes_times_the_minute() {
         reservation_minute_secs: 1,
         ..Settings::default()
     };
-    let Outcome::Reserved(r) = apply_with(&mut w.m, &p, &fast, NOW, &Command::DidReserve(c)).unwrap()
+    let Outcome::Reserved(r) =
+        apply_with(&mut w.m, &p, &fast, NOW, &Command::DidReserve(c)).unwrap()
     else {
         panic!()
     };
     assert_eq!(r.expires_at, NOW + 2);
     assert_eq!(w.m.reservation_row(&r.id).expires_at, NOW + 2);
+    // Without MINUTES, the server's default length.
+    let short = Settings {
+        reservation_default_minutes: 3,
+        ..Settings::default()
+    };
+    let c = reserve_area("nyc", 1, ReserveInto::New);
+    let Outcome::Reserved(r) =
+        apply_with(&mut w.m, &p, &short, NOW, &Command::DidReserve(c)).unwrap()
+    else {
+        panic!()
+    };
+    assert_eq!(r.expires_at, NOW + 3 * 60);
 }
 
 #[test]
@@ -915,7 +1052,11 @@ fn reserve_cancel_releases_the_numbers_at_once() {
     let r = w.reserve(&p, NOW, reserve_area("nyc", 3, ReserveInto::New));
     assert_eq!(w.m.stock("nyc"), 2);
     let out = w
-        .run(&p, NOW + 1, Command::DidReserveCancel(DidReserveCancel { id: r.id.clone() }))
+        .run(
+            &p,
+            NOW + 1,
+            Command::DidReserveCancel(DidReserveCancel { id: r.id.clone() }),
+        )
         .unwrap();
     assert_eq!(out, Outcome::Released(3));
     assert_eq!(w.m.stock("nyc"), 5);
@@ -942,7 +1083,10 @@ fn sweep_expires_reservations_and_returns_their_numbers() {
     let p = w.p(w.root);
     let r = w.reserve(&p, NOW, reserve_area("nyc", 2, ReserveInto::New));
     assert!(!w.m.sweep_due(NOW + HOLD - 1).unwrap());
-    assert_eq!(sweep(&mut w.m, NOW + HOLD - 1).unwrap(), Outcome::Released(0));
+    assert_eq!(
+        sweep(&mut w.m, NOW + HOLD - 1).unwrap(),
+        Outcome::Released(0)
+    );
     assert_eq!(w.m.reservation_row(&r.id).state, ReservationState::Open);
     assert_eq!(w.m.stock("nyc"), 3);
     assert!(w.m.sweep_due(NOW + HOLD).unwrap());
@@ -995,18 +1139,38 @@ fn update_selecting_none_of_the_callers_active_numbers_is_not_found() {
         ..DidChanges::default()
     };
     // Nothing matches.
-    w.refused(&p, NOW, update(filter_e164("1800*"), title.clone()), ErrorCode::NotFound);
+    w.refused(
+        &p,
+        NOW,
+        update(filter_e164("1800*"), title.clone()),
+        ErrorCode::NotFound,
+    );
     // Only canceled numbers match.
     w.run(&p, NOW, cancel("12125550001")).unwrap();
-    w.refused(&p, NOW, update(filter_e164("12125550001"), title.clone()), ErrorCode::NotFound);
+    w.refused(
+        &p,
+        NOW,
+        update(filter_e164("12125550001"), title.clone()),
+        ErrorCode::NotFound,
+    );
     let canceled = DidFilter {
         status: Some(DidStatus::Canceled),
         ..DidFilter::default()
     };
-    w.refused(&p, NOW, update(canceled, title.clone()), ErrorCode::NotFound);
+    w.refused(
+        &p,
+        NOW,
+        update(canceled, title.clone()),
+        ErrorCode::NotFound,
+    );
     // Another account's numbers are not the caller's.
     let q = w.p(w.other);
-    w.refused(&q, NOW, update(filter_e164("1212*"), title), ErrorCode::NotFound);
+    w.refused(
+        &q,
+        NOW,
+        update(filter_e164("1212*"), title),
+        ErrorCode::NotFound,
+    );
 }
 
 #[test]
@@ -1019,15 +1183,16 @@ fn update_records_old_and_new_of_each_changed_field_only() {
         ..DidChanges::default()
     };
     let out = w.run(&p, NOW + 5, update(filter_e164("1212555000*"), changes));
-    let Ok(Outcome::Changed(dids)) = out else { panic!("{out:?}") };
+    let Ok(Outcome::Changed(dids)) = out else {
+        panic!("{out:?}")
+    };
     assert_eq!(strs(&dids), ["12125550001", "12125550002", "12125550003"]);
     assert!(dids.iter().all(|d| d.title == "desk"));
-    let h: Vec<_> = w
-        .m
-        .history_of("12125550002")
-        .into_iter()
-        .filter(|h| h.event == "updated")
-        .collect();
+    let h: Vec<_> =
+        w.m.history_of("12125550002")
+            .into_iter()
+            .filter(|h| h.event == "updated")
+            .collect();
     assert_eq!(h.len(), 2, "{h:?}");
     assert_eq!(
         (h[0].field.as_str(), h[0].old.as_str(), h[0].new.as_str()),
@@ -1050,21 +1215,39 @@ fn forward_target_alone_is_checked_against_the_current_type() {
         forwarding: Some(ForwardChange::Target(t.into())),
         ..DidChanges::default()
     };
-    w.run(&p, NOW, update(filter_e164("12125550001"), to("13105550000")))
-        .unwrap();
+    w.run(
+        &p,
+        NOW,
+        update(filter_e164("12125550001"), to("13105550000")),
+    )
+    .unwrap();
     let s = &w.m.num("12125550001").settings;
-    assert_eq!((s.forward_type.as_str(), s.forward_to.as_str()), ("PHONE", "13105550000"));
+    assert_eq!(
+        (s.forward_type.as_str(), s.forward_to.as_str()),
+        ("PHONE", "13105550000")
+    );
     // Not a PHONE target.
-    w.refused(&p, NOW, update(filter_e164("12125550001"), to("a@b.example")), ErrorCode::InvalidParameter);
+    w.refused(
+        &p,
+        NOW,
+        update(filter_e164("12125550001"), to("a@b.example")),
+        ErrorCode::InvalidParameter,
+    );
     // A number without a forwarding type cannot take a target alone; the
     // whole update is refused, the numbers that could take it included.
     let clear = DidChanges {
         forwarding: Some(ForwardChange::Clear),
         ..DidChanges::default()
     };
-    w.run(&p, NOW, update(filter_e164("12125550003"), clear)).unwrap();
+    w.run(&p, NOW, update(filter_e164("12125550003"), clear))
+        .unwrap();
     assert_eq!(w.m.num("12125550003").settings.forward_type, "");
-    w.refused(&p, NOW, update(filter_e164("1212*"), to("13105550001")), ErrorCode::InvalidParameter);
+    w.refused(
+        &p,
+        NOW,
+        update(filter_e164("1212*"), to("13105550001")),
+        ErrorCode::InvalidParameter,
+    );
     assert_eq!(w.m.num("12125550002").settings.forward_to, "12125559999");
     // A type and a target together replace both.
     let sip = DidChanges {
@@ -1075,11 +1258,23 @@ fn forward_target_alone_is_checked_against_the_current_type() {
     };
     w.run(&p, NOW, update(filter_e164("1212*"), sip)).unwrap();
     let s = &w.m.num("12125550003").settings;
-    assert_eq!((s.forward_type.as_str(), s.forward_to.as_str()), ("SIP_URI", "a@b.example"));
+    assert_eq!(
+        (s.forward_type.as_str(), s.forward_to.as_str()),
+        ("SIP_URI", "a@b.example")
+    );
     // Now a target alone is checked (and normalised) as a SIP_URI one.
-    w.refused(&p, NOW, update(filter_e164("1212*"), to("13105550000")), ErrorCode::InvalidParameter);
-    w.run(&p, NOW, update(filter_e164("12125550002"), to("x@y.example , z@w.example")))
-        .unwrap();
+    w.refused(
+        &p,
+        NOW,
+        update(filter_e164("1212*"), to("13105550000")),
+        ErrorCode::InvalidParameter,
+    );
+    w.run(
+        &p,
+        NOW,
+        update(filter_e164("12125550002"), to("x@y.example , z@w.example")),
+    )
+    .unwrap();
     let s = &w.m.num("12125550002").settings;
     assert_eq!(
         (s.forward_type.as_str(), s.forward_to.as_str()),
@@ -1099,7 +1294,10 @@ fn cancel_starts_aging_and_twice_is_conflict() {
     assert_eq!(n.state, NumberState::Aging);
     assert_eq!(n.aging_until, Some(NOW + 7 + AGING));
     assert_eq!(n.account_id, Some(p.account_id));
-    assert_eq!(w.m.history_of("12125550001").last().unwrap().event, "canceled");
+    assert_eq!(
+        w.m.history_of("12125550001").last().unwrap().event,
+        "canceled"
+    );
     w.refused(&p, NOW + 8, cancel("12125550001"), ErrorCode::Conflict);
     // Canceling refunds nothing.
     assert_eq!(w.m.ledger_sum(p.account_id), CREDIT - 3 * NYC_SU);
@@ -1124,7 +1322,10 @@ fn restore_brings_an_aging_number_back_with_its_configuration() {
     assert_eq!(n.state, NumberState::Active);
     assert_eq!(n.aging_until, None);
     assert_eq!(n.settings, before);
-    assert_eq!(w.m.history_of("12125550001").last().unwrap().event, "restored");
+    assert_eq!(
+        w.m.history_of("12125550001").last().unwrap().event,
+        "restored"
+    );
     w.refused(&p, NOW + AGING, restore("12125550001"), ErrorCode::Conflict);
 }
 
@@ -1150,7 +1351,10 @@ fn aged_numbers_stay_out_of_stock_until_the_sweep_wipes_them() {
     let (mut w, p) = owned_world();
     w.run(&p, NOW, cancel("12125550001")).unwrap();
     assert_eq!(w.m.stock("nyc"), 2);
-    assert_eq!(sweep(&mut w.m, NOW + AGING - 1).unwrap(), Outcome::Released(0));
+    assert_eq!(
+        sweep(&mut w.m, NOW + AGING - 1).unwrap(),
+        Outcome::Released(0)
+    );
     assert_eq!(w.state("12125550001"), NumberState::Aging);
     assert_eq!(w.m.stock("nyc"), 2);
     assert_eq!(sweep(&mut w.m, NOW + AGING).unwrap(), Outcome::Released(1));
@@ -1160,7 +1364,10 @@ fn aged_numbers_stay_out_of_stock_until_the_sweep_wipes_them() {
     assert_eq!(n.settings, Default::default());
     assert_eq!(w.m.stock("nyc"), 3);
     let last = *w.m.history_of("12125550001").last().unwrap();
-    assert_eq!((last.event.as_str(), last.account_id), ("returned", Some(p.account_id)));
+    assert_eq!(
+        (last.event.as_str(), last.account_id),
+        ("returned", Some(p.account_id))
+    );
     // Back in stock, the lowest number is sold first again.
     let b = w.p(w.other);
     let o = w.order(&b, nyc(1));
@@ -1178,7 +1385,9 @@ fn move_changes_the_owner_within_the_tree_and_records_it() {
         number: number_of("12125550001"),
         to: to.clone(),
     });
-    let Outcome::Changed(d) = w.run(&p, NOW, c).unwrap() else { panic!() };
+    let Outcome::Changed(d) = w.run(&p, NOW, c).unwrap() else {
+        panic!()
+    };
     assert_eq!(d[0].account_number, to.to_string());
     assert_eq!(w.owner("12125550001"), Some(w.grand));
     let last = *w.m.history_of("12125550001").last().unwrap();
@@ -1253,11 +1462,16 @@ fn subaccount_create_sits_below_the_key_and_inherits_its_forwarding() {
     let c = Command::SubaccountCreate(SubaccountCreate {
         name: Label::parse("branch").unwrap(),
     });
-    let Outcome::SubaccountCreated(number) = w.run(&p, NOW, c).unwrap() else { panic!() };
+    let Outcome::SubaccountCreated(number) = w.run(&p, NOW, c).unwrap() else {
+        panic!()
+    };
     let row = w.m.account(&number).unwrap().unwrap();
     assert_eq!(row.parent_id, Some(parent));
     assert_eq!(row.root_id, w.root);
-    assert_eq!((row.forward_type.as_str(), row.forward_to.as_str()), ("TRUNK", "trunk-1"));
+    assert_eq!(
+        (row.forward_type.as_str(), row.forward_to.as_str()),
+        ("TRUNK", "trunk-1")
+    );
     // Its numbers route like the parent's.
     let child = w.p(row.id);
     w.order(&child, nyc(1));
@@ -1293,7 +1507,9 @@ fn subaccount_delete_is_conflict_while_it_owns_active_numbers() {
             ..nyc(1)
         },
     );
-    let del = Command::SubaccountDelete(SubaccountDelete { account: sib.clone() });
+    let del = Command::SubaccountDelete(SubaccountDelete {
+        account: sib.clone(),
+    });
     w.refused(&p, NOW, del.clone(), ErrorCode::Conflict);
     // An aging number does not hold it back.
     let c = Command::DidCancel(NumberOf {
@@ -1311,7 +1527,9 @@ fn subaccount_delete_is_conflict_while_it_has_live_sub_accounts() {
     let mut w = W::new();
     let p = w.p(w.root);
     let sub = w.number_of(w.sub);
-    let del_sub = Command::SubaccountDelete(SubaccountDelete { account: sub.clone() });
+    let del_sub = Command::SubaccountDelete(SubaccountDelete {
+        account: sub.clone(),
+    });
     w.refused(&p, NOW, del_sub.clone(), ErrorCode::Conflict);
     let grand = w.number_of(w.grand);
     let del_grand = Command::SubaccountDelete(SubaccountDelete { account: grand });
@@ -1348,8 +1566,12 @@ fn subaccount_delete_outside_the_keys_subtree_is_access_denied() {
     }
     // Its own child is fine.
     let grand = w.number_of(w.grand);
-    w.run(&p, NOW, Command::SubaccountDelete(SubaccountDelete { account: grand }))
-        .unwrap();
+    w.run(
+        &p,
+        NOW,
+        Command::SubaccountDelete(SubaccountDelete { account: grand }),
+    )
+    .unwrap();
 }
 
 #[test]
@@ -1358,8 +1580,14 @@ fn a_deleted_sub_accounts_keys_stop_working() {
     let p = w.p(w.root);
     let g = w.p(w.grand);
     let grand = w.number_of(w.grand);
-    w.run(&p, NOW, Command::SubaccountDelete(SubaccountDelete { account: grand.clone() }))
-        .unwrap();
+    w.run(
+        &p,
+        NOW,
+        Command::SubaccountDelete(SubaccountDelete {
+            account: grand.clone(),
+        }),
+    )
+    .unwrap();
     assert!(w.m.key_record(&g.key_id).unwrap().unwrap().revoked);
     // And it cannot be the target of an order any more.
     let c = DidOrder {
@@ -1390,7 +1618,9 @@ fn account_number_outside_the_tree_is_access_denied() {
             offset: Offset::default(),
         };
         assert_eq!(
-            read(&w.m, &p, NOW, &Command::DidList(c)).unwrap_err().code(),
+            read(&w.m, &p, NOW, &Command::DidList(c))
+                .unwrap_err()
+                .code(),
             ErrorCode::AccessDenied
         );
     }
@@ -1496,7 +1726,9 @@ fn a_replayed_request_gets_the_kept_outcome_and_no_second_charge() {
     w.run(&p, NOW, cancel("12125550001")).unwrap();
     let again = once(&mut w, &p, NOW + 60, "r-1", &c).unwrap();
     assert_eq!(again, first);
-    let Outcome::Ordered(o) = &again else { panic!() };
+    let Outcome::Ordered(o) = &again else {
+        panic!()
+    };
     assert_eq!(o.dids[0].status, DidStatus::Active);
     assert_eq!(w.m.ledger.len(), ledger);
     assert_eq!(w.m.orders.len(), orders);
@@ -1546,7 +1778,9 @@ fn a_refused_request_is_not_remembered() {
     assert_eq!(err.code(), ErrorCode::InsufficientFunds);
     assert!(w.m.idempotency.is_empty());
     w.m.add_credit(poor, 1);
-    let Outcome::Ordered(o) = once(&mut w, &p, NOW, "r-1", &c).unwrap() else { panic!() };
+    let Outcome::Ordered(o) = once(&mut w, &p, NOW, "r-1", &c).unwrap() else {
+        panic!()
+    };
     assert_eq!(o.charged, Money100(NYC_SU));
     assert_eq!(w.balance(poor), 0);
 }
@@ -1558,7 +1792,9 @@ fn request_ids_are_per_account() {
     let b = w.p(w.other);
     let c = Command::DidOrder(nyc(1));
     once(&mut w, &a, NOW, "same", &c).unwrap();
-    let Outcome::Ordered(o) = once(&mut w, &b, NOW, "same", &c).unwrap() else { panic!() };
+    let Outcome::Ordered(o) = once(&mut w, &b, NOW, "same", &c).unwrap() else {
+        panic!()
+    };
     assert_eq!(strs(&o.dids), ["12125550002"]);
     assert_eq!(w.balance(w.other), CREDIT - NYC_SU);
     assert_eq!(w.m.idempotency.len(), 2);
@@ -1576,7 +1812,10 @@ fn without_a_request_id_every_call_runs() {
     };
     let c = Command::DidOrder(nyc(1));
     for _ in 0..2 {
-        transact(&mut w.m, |tx| rules::once(tx, None, NOW, |tx| rules::apply(tx, &ctx, &c))).unwrap();
+        transact(&mut w.m, |tx| {
+            rules::once(tx, None, NOW, |tx| rules::apply(tx, &ctx, &c))
+        })
+        .unwrap();
     }
     assert_eq!(w.m.stock("nyc"), 3);
     assert!(w.m.idempotency.is_empty());
@@ -1627,8 +1866,12 @@ fn fingerprints_differ_across_any_field_change() {
         Command::DidOrder(of_list(&["12125550001"])),
         Command::DidOrder(of_list(&["12125550001", "12125550002"])),
         Command::DidOrder(of_list(&["12125550002", "12125550001"])),
-        Command::DidOrder(of_reservation(&ReservationId::parse("rsv_0000000000000001").unwrap())),
-        Command::DidOrder(of_reservation(&ReservationId::parse("rsv_0000000000000002").unwrap())),
+        Command::DidOrder(of_reservation(
+            &ReservationId::parse("rsv_0000000000000001").unwrap(),
+        )),
+        Command::DidOrder(of_reservation(
+            &ReservationId::parse("rsv_0000000000000002").unwrap(),
+        )),
         Command::DidCancel(number_of("12125550001")),
         Command::DidRestore(number_of("12125550001")),
         Command::DidCancel(number_of("12125550002")),
@@ -1638,18 +1881,27 @@ fn fingerprints_differ_across_any_field_change() {
             minutes: Some(HoldMinutes::new(15).unwrap()),
             ..reserve_area("nyc", 1, ReserveInto::New)
         }),
-        update(filter_e164("1212*"), DidChanges {
-            title: Some("a".into()),
-            ..DidChanges::default()
-        }),
-        update(filter_e164("1212*"), DidChanges {
-            sms_url: Some("a".into()),
-            ..DidChanges::default()
-        }),
-        update(filter_e164("1213*"), DidChanges {
-            title: Some("a".into()),
-            ..DidChanges::default()
-        }),
+        update(
+            filter_e164("1212*"),
+            DidChanges {
+                title: Some("a".into()),
+                ..DidChanges::default()
+            },
+        ),
+        update(
+            filter_e164("1212*"),
+            DidChanges {
+                sms_url: Some("a".into()),
+                ..DidChanges::default()
+            },
+        ),
+        update(
+            filter_e164("1213*"),
+            DidChanges {
+                title: Some("a".into()),
+                ..DidChanges::default()
+            },
+        ),
         Command::SubaccountCreate(SubaccountCreate {
             name: Label::parse("a").unwrap(),
         }),
@@ -1757,7 +2009,10 @@ fn create_account_opens_a_credited_top_level_account_with_a_key() {
         rules::accounts::create_account(tx, &spec(&name), None, Money100(500), &k, NOW)
     })
     .unwrap();
-    assert_eq!(w.m.taken_account_numbers, 0, "taken numbers are drawn again");
+    assert_eq!(
+        w.m.taken_account_numbers, 0,
+        "taken numbers are drawn again"
+    );
     let row = w.m.account(&number).unwrap().unwrap();
     assert_eq!((row.parent_id, row.root_id), (None, row.id));
     assert_eq!(w.balance(row.id), 500);
@@ -1817,14 +2072,33 @@ fn keys_are_added_to_existing_accounts_and_revoked() {
     let mut w = W::new();
     let number = w.number_of(w.other);
     let k = key(5);
-    transact(&mut w.m, |tx| rules::accounts::add_key(tx, &number, &k, NOW)).unwrap();
-    assert_eq!(w.m.key_record(&k.key_id).unwrap().unwrap().principal.account_id, w.other);
+    transact(&mut w.m, |tx| {
+        rules::accounts::add_key(tx, &number, &k, NOW)
+    })
+    .unwrap();
+    assert_eq!(
+        w.m.key_record(&k.key_id)
+            .unwrap()
+            .unwrap()
+            .principal
+            .account_id,
+        w.other
+    );
     let unknown = AccountNumber::parse("9999999999").unwrap();
-    let err = transact(&mut w.m, |tx| rules::accounts::add_key(tx, &unknown, &key(6), NOW)).unwrap_err();
+    let err = transact(&mut w.m, |tx| {
+        rules::accounts::add_key(tx, &unknown, &key(6), NOW)
+    })
+    .unwrap_err();
     assert_eq!(err.code(), ErrorCode::NotFound);
-    transact(&mut w.m, |tx| rules::accounts::revoke_key(tx, &k.key_id, NOW)).unwrap();
+    transact(&mut w.m, |tx| {
+        rules::accounts::revoke_key(tx, &k.key_id, NOW)
+    })
+    .unwrap();
     assert!(w.m.key_record(&k.key_id).unwrap().unwrap().revoked);
     let missing = KeyId::parse("ffffffffffffffff").unwrap();
-    let err = transact(&mut w.m, |tx| rules::accounts::revoke_key(tx, &missing, NOW)).unwrap_err();
+    let err = transact(&mut w.m, |tx| {
+        rules::accounts::revoke_key(tx, &missing, NOW)
+    })
+    .unwrap_err();
     assert_eq!(err.code(), ErrorCode::NotFound);
 }

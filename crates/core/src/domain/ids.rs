@@ -22,7 +22,9 @@ macro_rules! string_newtype {
 }
 
 /// A phone number in E.164 form: 7 to 15 digits without `+`, no leading zero.
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize, serde::Deserialize)]
+#[derive(
+    Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize, serde::Deserialize,
+)]
 pub struct E164(String);
 string_newtype!(E164);
 
@@ -162,7 +164,19 @@ impl KeyId {
 }
 
 /// Money in integer hundredths of the account currency (`149` is 1.49).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default, serde::Serialize, serde::Deserialize)]
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    PartialOrd,
+    Ord,
+    Hash,
+    Default,
+    serde::Serialize,
+    serde::Deserialize,
+)]
 pub struct Money100(pub i64);
 
 impl Money100 {

@@ -64,7 +64,9 @@ bounded!(
 );
 
 /// Where a page of a list starts.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, serde::Serialize, serde::Deserialize)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Hash, Default, serde::Serialize, serde::Deserialize,
+)]
 pub struct Offset(u64);
 
 impl Offset {

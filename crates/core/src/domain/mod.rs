@@ -6,8 +6,8 @@
 mod filter;
 mod forwarding;
 mod ids;
-mod model;
 mod limits;
+mod model;
 mod search;
 
 pub use filter::{
@@ -18,10 +18,12 @@ pub use ids::{
     AccountNumber, AreaId, CountryId, DidType, E164, KeyId, Money100, RatePlanId, RequestId,
     ReservationId,
 };
+pub use limits::{
+    AreaCode, E164List, HoldMinutes, Label, ListLimit, Offset, Quantity, SearchLimit,
+};
 pub use model::{
     Area, Country, Did, DidStatus, NumberState, Principal, RatePlan, SignatureKey, State,
 };
-pub use limits::{AreaCode, E164List, HoldMinutes, Label, ListLimit, Offset, Quantity, SearchLimit};
 pub use search::{ContainsPattern, national_number};
 
 /// Seconds since the Unix epoch, the only clock the domain uses.

@@ -147,7 +147,14 @@ pub fn create_account(
         )
         .into());
     }
-    let (id, number) = open_account(tx, &AccountSpec { parent, ..spec.clone() }, now)?;
+    let (id, number) = open_account(
+        tx,
+        &AccountSpec {
+            parent,
+            ..spec.clone()
+        },
+        now,
+    )?;
     insert_key(tx, id, key, now)?;
     if credit.0 > 0 {
         ledger_credit(tx, id, credit, now)?;
@@ -155,7 +162,12 @@ pub fn create_account(
     Ok(number)
 }
 
-fn insert_key(tx: &mut dyn Tx, account_id: i64, key: &GeneratedKey, now: UnixTime) -> Result<(), Error> {
+fn insert_key(
+    tx: &mut dyn Tx,
+    account_id: i64,
+    key: &GeneratedKey,
+    now: UnixTime,
+) -> Result<(), Error> {
     Ok(tx.insert_key(&NewKey {
         id: &key.key_id,
         account_id,
@@ -165,7 +177,12 @@ fn insert_key(tx: &mut dyn Tx, account_id: i64, key: &GeneratedKey, now: UnixTim
     })?)
 }
 
-fn ledger_credit(tx: &mut dyn Tx, account_id: i64, amount: Money100, now: UnixTime) -> Result<(), Error> {
+fn ledger_credit(
+    tx: &mut dyn Tx,
+    account_id: i64,
+    amount: Money100,
+    now: UnixTime,
+) -> Result<(), Error> {
     Ok(tx.insert_ledger(&LedgerEntry {
         account_id,
         amount: amount.0,

@@ -10,7 +10,7 @@ use super::reserve::{held_for_order, open_reservation};
 use crate::command::{DidOrder, OrderSource};
 use crate::domain::{AreaId, E164, Money100, NumberState, Quantity};
 use crate::engine::{
-    AccountRecord, Assignment, AreaRecord, HistoryEvent, LedgerEntry, LedgerKind, NewOrder,
+    AccountRecord, AreaRecord, Assignment, HistoryEvent, LedgerEntry, LedgerKind, NewOrder,
     NumberSettings, ReservationState, Tx,
 };
 use crate::error::{DomainError, Error, StoreError};
@@ -130,7 +130,11 @@ fn pick_numbers(tx: &mut dyn Tx, ctx: &Ctx<'_>, list: &[E164]) -> Result<Vec<Pic
 }
 
 /// `(monthly, setup)` of the chosen plan for each number, in its own area.
-fn price(tx: &mut dyn Tx, c: &DidOrder, picks: &[Pick]) -> Result<Vec<(Money100, Money100)>, Error> {
+fn price(
+    tx: &mut dyn Tx,
+    c: &DidOrder,
+    picks: &[Pick],
+) -> Result<Vec<(Money100, Money100)>, Error> {
     let mut areas: Vec<AreaRecord> = Vec::new();
     let mut prices = Vec::with_capacity(picks.len());
     for pick in picks {

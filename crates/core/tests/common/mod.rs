@@ -24,9 +24,9 @@ use didgate_core::domain::{
     RequestId, ReservationId, SignatureKey, State, UnixTime, national_number,
 };
 use didgate_core::engine::{
-    AccountRecord, AreaRecord, Assignment, HistoryEvent, IdempotencyRecord, KeyRecord,
-    LedgerEntry, LedgerKind, NewAccount, NewKey, NewOrder, NewReservation, NumberRecord,
-    NumberSettings, Reads, ReservationRecord, ReservationState, StoreResult, Tx,
+    AccountRecord, AreaRecord, Assignment, HistoryEvent, IdempotencyRecord, KeyRecord, LedgerEntry,
+    LedgerKind, NewAccount, NewKey, NewOrder, NewReservation, NumberRecord, NumberSettings, Reads,
+    ReservationRecord, ReservationState, StoreResult, Tx,
 };
 use didgate_core::error::{Error, StoreError};
 use didgate_core::outcome::Outcome;
@@ -203,7 +203,12 @@ pub fn transact<T>(
 }
 
 /// Runs a mutating command for `principal` at `now`, in one transaction.
-pub fn apply(mem: &mut Mem, principal: &Principal, now: UnixTime, command: &Command) -> Result<Outcome, Error> {
+pub fn apply(
+    mem: &mut Mem,
+    principal: &Principal,
+    now: UnixTime,
+    command: &Command,
+) -> Result<Outcome, Error> {
     apply_with(mem, principal, &Settings::default(), now, command)
 }
 
@@ -224,7 +229,12 @@ pub fn apply_with(
 
 /// Runs a read command for `principal` at `now` (on a clone: reads change
 /// nothing, and this proves it).
-pub fn read(mem: &Mem, principal: &Principal, now: UnixTime, command: &Command) -> Result<Outcome, Error> {
+pub fn read(
+    mem: &Mem,
+    principal: &Principal,
+    now: UnixTime,
+    command: &Command,
+) -> Result<Outcome, Error> {
     let settings = Settings::default();
     let ctx = Ctx {
         principal,
@@ -332,7 +342,10 @@ impl Mem {
 
     /// Available numbers in an area (the inventory import).
     pub fn add_numbers(&mut self, area: &str, numbers: &[&str]) {
-        assert!(self.areas.iter().any(|a| a.id.as_str() == area), "no area {area}");
+        assert!(
+            self.areas.iter().any(|a| a.id.as_str() == area),
+            "no area {area}"
+        );
         for n in numbers {
             let e = e164(n);
             assert!(!self.numbers.contains_key(&e), "number {n} twice");
@@ -386,7 +399,12 @@ impl Mem {
     }
 
     /// An account with a default forwarding.
-    pub fn add_account(&mut self, parent: Option<i64>, forward_type: &str, forward_to: &str) -> i64 {
+    pub fn add_account(
+        &mut self,
+        parent: Option<i64>,
+        forward_type: &str,
+        forward_to: &str,
+    ) -> i64 {
         let id = self.accounts.len() as i64 + 1;
         let number = account_number(id);
         let parent = parent.map(|p| (p, self.row(p).root_id));
@@ -415,7 +433,10 @@ impl Mem {
             at: NOW,
         })
         .expect("key");
-        self.key_record(&key_id).expect("read").expect("key").principal
+        self.key_record(&key_id)
+            .expect("read")
+            .expect("key")
+            .principal
     }
 
     pub fn row(&self, id: i64) -> &AccountRow {
@@ -439,7 +460,10 @@ impl Mem {
     }
 
     pub fn ledger_of(&self, account_id: i64) -> Vec<&LedgerRow> {
-        self.ledger.iter().filter(|l| l.account_id == account_id).collect()
+        self.ledger
+            .iter()
+            .filter(|l| l.account_id == account_id)
+            .collect()
     }
 
     pub fn stock(&self, area: &str) -> usize {
@@ -462,7 +486,9 @@ impl Mem {
     }
 
     fn live(&self, id: i64) -> Option<&AccountRow> {
-        self.accounts.iter().find(|a| a.id == id && a.deleted_at.is_none())
+        self.accounts
+            .iter()
+            .find(|a| a.id == id && a.deleted_at.is_none())
     }
 
     fn exists(&self, id: i64) -> bool {
@@ -608,7 +634,11 @@ impl Reads for Mem {
         Ok(self.countries.iter().any(|c| c.id == id.as_str()))
     }
 
-    fn states(&mut self, country: &CountryId, did_type: Option<DidType>) -> StoreResult<Vec<State>> {
+    fn states(
+        &mut self,
+        country: &CountryId,
+        did_type: Option<DidType>,
+    ) -> StoreResult<Vec<State>> {
         let mut out: Vec<State> = self
             .states
             .iter()
@@ -668,7 +698,11 @@ impl Reads for Mem {
         Ok(self.area_row(id).map(|a| self.area_record(a)))
     }
 
-    fn areas_with_code(&mut self, country: &CountryId, code: &AreaCode) -> StoreResult<Vec<AreaRecord>> {
+    fn areas_with_code(
+        &mut self,
+        country: &CountryId,
+        code: &AreaCode,
+    ) -> StoreResult<Vec<AreaRecord>> {
         let mut out: Vec<AreaRecord> = self
             .areas
             .iter()
@@ -747,7 +781,11 @@ impl Reads for Mem {
         Ok((page, all.len() as u64))
     }
 
-    fn select_numbers(&mut self, account_id: i64, filter: &DidFilter) -> StoreResult<Vec<NumberRecord>> {
+    fn select_numbers(
+        &mut self,
+        account_id: i64,
+        filter: &DidFilter,
+    ) -> StoreResult<Vec<NumberRecord>> {
         Ok(self
             .numbers
             .values()
@@ -770,14 +808,20 @@ impl Reads for Mem {
             }))
     }
 
-    fn newest_open_reservation(&mut self, account_id: i64, now: UnixTime) -> StoreResult<Option<ReservationId>> {
+    fn newest_open_reservation(
+        &mut self,
+        account_id: i64,
+        now: UnixTime,
+    ) -> StoreResult<Option<ReservationId>> {
         // Newest by creation time; among equals the lowest id (as the SQL
         // engine's `ORDER BY created_at DESC, id`).
         Ok(self
             .reservations
             .iter()
             .filter(|r| {
-                r.account_id == account_id && r.state == ReservationState::Open && r.expires_at > now
+                r.account_id == account_id
+                    && r.state == ReservationState::Open
+                    && r.expires_at > now
             })
             .min_by(|a, b| {
                 b.created_at
@@ -921,10 +965,14 @@ impl Tx for Mem {
             return Err(constraint("ledger: CHECK amount100 <> 0"));
         }
         if (entry.kind == LedgerKind::Credit) != (entry.amount > 0) {
-            return Err(constraint("ledger: CHECK (kind = 'credit') = (amount100 > 0)"));
+            return Err(constraint(
+                "ledger: CHECK (kind = 'credit') = (amount100 > 0)",
+            ));
         }
         if account.parent_id.is_some() {
-            return Err(constraint("accounts: CHECK parent_id IS NULL OR balance100 = 0"));
+            return Err(constraint(
+                "accounts: CHECK parent_id IS NULL OR balance100 = 0",
+            ));
         }
         if let Some(o) = entry.order_id {
             if !self.orders.iter().any(|x| x.id == o) {
@@ -986,7 +1034,9 @@ impl Tx for Mem {
     fn start_aging(&mut self, e164: &E164, until: UnixTime) -> StoreResult<()> {
         let n = self.number_mut(e164)?;
         if n.state != NumberState::Active {
-            return Err(internal(format!("start_aging of {e164}, which is not active")));
+            return Err(internal(format!(
+                "start_aging of {e164}, which is not active"
+            )));
         }
         n.state = NumberState::Aging;
         n.aging_until = Some(until);
@@ -996,7 +1046,9 @@ impl Tx for Mem {
     fn reactivate(&mut self, e164: &E164) -> StoreResult<()> {
         let n = self.number_mut(e164)?;
         if n.state != NumberState::Aging {
-            return Err(internal(format!("reactivate of {e164}, which is not aging")));
+            return Err(internal(format!(
+                "reactivate of {e164}, which is not aging"
+            )));
         }
         n.state = NumberState::Active;
         n.aging_until = None;
@@ -1046,7 +1098,9 @@ impl Tx for Mem {
     }
 
     fn record(&mut self, event: &HistoryEvent<'_>) -> StoreResult<()> {
-        const EVENTS: [&str; 6] = ["ordered", "updated", "canceled", "restored", "moved", "returned"];
+        const EVENTS: [&str; 6] = [
+            "ordered", "updated", "canceled", "restored", "moved", "returned",
+        ];
         if !EVENTS.contains(&event.event) {
             return Err(constraint("number_history: CHECK event IN (...)"));
         }
@@ -1139,7 +1193,11 @@ impl Tx for Mem {
         Ok(released)
     }
 
-    fn expired_reservations(&mut self, now: UnixTime, limit: u32) -> StoreResult<Vec<ReservationId>> {
+    fn expired_reservations(
+        &mut self,
+        now: UnixTime,
+        limit: u32,
+    ) -> StoreResult<Vec<ReservationId>> {
         Ok(self
             .reservations
             .iter()
@@ -1152,11 +1210,17 @@ impl Tx for Mem {
     fn insert_account(&mut self, account: &NewAccount<'_>) -> StoreResult<i64> {
         if self.taken_account_numbers > 0 {
             self.taken_account_numbers -= 1;
-            return Err(StoreError::Duplicate(format!("account number {}", account.number)));
+            return Err(StoreError::Duplicate(format!(
+                "account number {}",
+                account.number
+            )));
         }
         // UNIQUE over every row, retired accounts included.
         if self.accounts.iter().any(|a| a.number == *account.number) {
-            return Err(StoreError::Duplicate(format!("account number {}", account.number)));
+            return Err(StoreError::Duplicate(format!(
+                "account number {}",
+                account.number
+            )));
         }
         let id = self.accounts.len() as i64 + 1;
         let (parent_id, root_id) = match account.parent {
@@ -1228,7 +1292,11 @@ impl Tx for Mem {
         }
     }
 
-    fn idempotency(&mut self, account_id: i64, request_id: &RequestId) -> StoreResult<Option<IdempotencyRecord>> {
+    fn idempotency(
+        &mut self,
+        account_id: i64,
+        request_id: &RequestId,
+    ) -> StoreResult<Option<IdempotencyRecord>> {
         Ok(self
             .idempotency
             .get(&(account_id, request_id.to_string()))
