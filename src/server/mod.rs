@@ -34,10 +34,7 @@ pub(crate) struct App {
 
 /// The fronts this server speaks. Adding a front is one line here.
 fn fronts() -> Vec<Box<dyn Front>> {
-    vec![
-        Box::new(didgate_anveo::Anveo),
-        Box::new(didgate_json::Json),
-    ]
+    vec![Box::new(didgate_anveo::Anveo), Box::new(didgate_json::Json)]
 }
 
 /// Opens the engine `config` names.

@@ -107,10 +107,10 @@ fn world() -> World {
     }
     mem.add_numbers("b", &[NUMBERS[6], NUMBERS[5], NUMBERS[7]]);
     let mut ids = [0; ACCOUNTS];
-    for i in 0..ACCOUNTS {
-        ids[i] = match PARENT[i] {
+    for (i, parent) in PARENT.iter().enumerate() {
+        ids[i] = match parent {
             None => mem.add_root(OPENING[i]),
-            Some(p) => mem.add_sub(ids[p]),
+            Some(p) => mem.add_sub(ids[*p]),
         };
     }
     let keys = ids.iter().map(|&id| mem.principal(id)).collect();
@@ -977,8 +977,8 @@ fn check_state(w: &mut World, model: &Model) {
     // Money: balance = Σ ledger ≥ 0 on roots, no ledger on sub-accounts.
     assert_eq!(w.mem.ledger.len(), model.ledger_rows, "ledger rows");
     assert_eq!(w.mem.orders.len(), model.orders, "orders");
-    for i in 0..ACCOUNTS {
-        let id = w.ids[i];
+    let ids = w.ids;
+    for (i, &id) in ids.iter().enumerate() {
         let balance = w.mem.balance(id).unwrap().0;
         assert_eq!(balance, w.mem.ledger_sum(id));
         assert_eq!(balance, model.balance[i], "balance of account {i}");

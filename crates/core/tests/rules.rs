@@ -344,6 +344,24 @@ fn rate_plan_unknown_or_not_offered_in_the_area_is_invalid_parameter() {
 }
 
 #[test]
+#[ignore = "bug: rules/order.rs `order` checks stock (`pick_from_area`, `pick_numbers`) before \
+            the rate plan (`price`), so a RATE_PLAN_ID the area does not offer is answered \
+            OUT_OF_STOCK when the area is short of stock, and INVALID_PARAMETER only once stock \
+            arrives; DID_TYPE, the other static check, is made before stock"]
+fn unoffered_rate_plan_is_invalid_parameter_even_when_out_of_stock() {
+    let mut w = W::new();
+    let p = w.p(w.root);
+    let c = DidOrder {
+        rate_plan: plan_id("NOPE"),
+        ..order(from_area("empty", DidType::Geographic, 1, true))
+    };
+    w.refused(&p, NOW, Command::DidOrder(c), ErrorCode::InvalidParameter);
+    // The type is already checked first, as the contract wants.
+    let c = order(from_area("empty", DidType::TollFree, 1, true));
+    w.refused(&p, NOW, Command::DidOrder(c), ErrorCode::InvalidParameter);
+}
+
+#[test]
 fn insufficient_funds_sells_nothing_and_charges_nothing() {
     let mut w = W::new();
     let poor = w.m.add_root(TF_SU * 2 - 1);
@@ -432,11 +450,11 @@ fn a_free_order_writes_no_ledger_row() {
 fn list_order_prices_each_number_in_its_own_area() {
     let mut w = W::new();
     let p = w.p(w.root);
-    let o = w.order(&p, of_list(&["18005550002", "12125550004"]));
-    assert_eq!(o.charged, Money100(NYC_SU + TF_SU));
-    assert_eq!(w.balance(w.root), CREDIT - NYC_SU - TF_SU);
+    let o = w.order(&p, of_list(&["18005550002", "12125550004", "12125550001"]));
+    assert_eq!(o.charged, Money100(2 * NYC_SU + TF_SU));
+    assert_eq!(w.balance(w.root), CREDIT - 2 * NYC_SU - TF_SU);
     // In the order given.
-    assert_eq!(strs(&o.dids), ["18005550002", "12125550004"]);
+    assert_eq!(strs(&o.dids), ["18005550002", "12125550004", "12125550001"]);
     assert_eq!(w.m.num("18005550002").monthly, Money100(300));
     assert_eq!(w.m.num("12125550004").monthly, Money100(149));
     assert_eq!(w.m.orders[0].area_id, None);
