@@ -565,7 +565,8 @@ impl Model {
                 if *area >= 2 {
                     return Err(ErrorCode::NotFound);
                 }
-                if AREA_TYPE[*area] != AREA_TYPE[*did_type] {
+                // The static checks (type, plan) come before stock.
+                if AREA_TYPE[*area] != AREA_TYPE[*did_type] || price(*area, *plan).is_none() {
                     return Err(ErrorCode::InvalidParameter);
                 }
                 let mut picks = self.available(*area);

@@ -344,10 +344,6 @@ fn rate_plan_unknown_or_not_offered_in_the_area_is_invalid_parameter() {
 }
 
 #[test]
-#[ignore = "bug: rules/order.rs `order` checks stock (`pick_from_area`, `pick_numbers`) before \
-            the rate plan (`price`), so a RATE_PLAN_ID the area does not offer is answered \
-            OUT_OF_STOCK when the area is short of stock, and INVALID_PARAMETER only once stock \
-            arrives; DID_TYPE, the other static check, is made before stock"]
 fn unoffered_rate_plan_is_invalid_parameter_even_when_out_of_stock() {
     let mut w = W::new();
     let p = w.p(w.root);
@@ -676,6 +672,28 @@ fn list_order_of_own_expired_reservation_is_out_of_stock() {
         Command::DidOrder(of_list(&["12125550001"])),
         ErrorCode::OutOfStock,
     );
+}
+
+#[test]
+#[ignore = "bug: rules/order.rs `order` checks a named list's numbers (`pick_numbers`) before \
+            DID_TYPE and RATE_PLAN_ID (`price`), so a list holding a sold number answers \
+            OUT_OF_STOCK where the plan or type is wrong for its area; for area orders the static \
+            checks were moved before stock, for lists (and reservations) they were not"]
+fn list_order_with_a_wrong_plan_or_type_is_invalid_parameter_even_if_a_number_is_sold() {
+    let mut w = W::new();
+    let b = w.p(w.other);
+    w.order(&b, of_list(&["12125550001"]));
+    let p = w.p(w.root);
+    let c = DidOrder {
+        rate_plan: plan_id("NOPE"),
+        ..of_list(&["12125550002", "12125550001"])
+    };
+    w.refused(&p, NOW, Command::DidOrder(c), ErrorCode::InvalidParameter);
+    let c = DidOrder {
+        did_type: Some(DidType::TollFree),
+        ..of_list(&["12125550002", "12125550001"])
+    };
+    w.refused(&p, NOW, Command::DidOrder(c), ErrorCode::InvalidParameter);
 }
 
 #[test]
@@ -1688,31 +1706,51 @@ fn a_key_reaches_its_grandchildren() {
     assert_eq!((strs(&dids), total), (vec!["12125550001"], 1));
 }
 
+fn listing(status: Option<DidStatus>, limit: u64, offset: u64) -> Command {
+    Command::DidList(DidList {
+        target: None,
+        filter: DidFilter {
+            status,
+            ..DidFilter::default()
+        },
+        limit: ListLimit::new(limit).unwrap(),
+        offset: Offset::new(offset).unwrap(),
+    })
+}
+
 #[test]
-fn list_shows_active_numbers_unless_canceled_ones_are_asked_for() {
+fn list_pages_in_e164_order_and_filters_by_status() {
     let (mut w, p) = owned_world();
     w.run(&p, NOW, cancel("12125550002")).unwrap();
-    let listing = |status| {
-        Command::DidList(DidList {
-            target: None,
-            filter: DidFilter {
-                status,
-                ..DidFilter::default()
-            },
-            limit: ListLimit::new(1).unwrap(),
-            offset: Offset::new(1).unwrap(),
-        })
+    let listed = |w: &W, c: &Command| match read(&w.m, &p, NOW, c).unwrap() {
+        Outcome::Listed { dids, total } => (
+            dids.iter().map(|d| d.e164.clone()).collect::<Vec<_>>(),
+            total,
+        ),
+        other => panic!("{other:?}"),
     };
-    let Outcome::Listed { dids, total } = read(&w.m, &p, NOW, &listing(None)).unwrap() else {
-        panic!()
-    };
-    assert_eq!((strs(&dids), total), (vec!["12125550003"], 2));
-    let Outcome::Listed { total, .. } =
-        read(&w.m, &p, NOW, &listing(Some(DidStatus::Canceled))).unwrap()
+    let active = listed(&w, &listing(Some(DidStatus::Active), 1, 1));
+    assert_eq!(active, (vec!["12125550003".to_owned()], 2));
+    let canceled = listed(&w, &listing(Some(DidStatus::Canceled), 10, 0));
+    assert_eq!(canceled, (vec!["12125550002".to_owned()], 1));
+}
+
+#[test]
+#[ignore = "bug: rules/numbers.rs `list` passes FILTER.STATUS absent (None) straight to \
+            `Reads::list_dids`, whose doc (engine.rs) and the SQLite engine list every owned \
+            number, aging ones included; PROTOCOL.md section 4 says DID.LIST lists by default \
+            the numbers the account holds (Active, Suspended), not those in aging"]
+fn list_without_a_status_filter_leaves_out_aging_numbers() {
+    let (mut w, p) = owned_world();
+    w.run(&p, NOW, cancel("12125550002")).unwrap();
+    let Outcome::Listed { dids, total } = read(&w.m, &p, NOW, &listing(None, 10, 0)).unwrap()
     else {
         panic!()
     };
-    assert_eq!(total, 1);
+    assert_eq!(
+        (strs(&dids), total),
+        (vec!["12125550001", "12125550003"], 2)
+    );
 }
 
 // ------------------------------------------------------------ idempotency

@@ -32,7 +32,10 @@ pub(super) fn order(tx: &mut dyn Tx, ctx: &Ctx<'_>, c: &DidOrder) -> Result<Orde
             partial,
         } => {
             let area = find_area(tx, area_id)?;
+            // The static checks come before stock: a plan the area does
+            // not offer is a wrong parameter whether or not stock is short.
             check_type(&area, Some(*did_type))?;
+            plan(&area, &c.rate_plan)?;
             pick_from_area(tx, &area, *quantity, *partial)?
         }
         OrderSource::Reservation(id) => held_for_order(tx, ctx, id)?

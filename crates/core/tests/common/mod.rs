@@ -20,8 +20,8 @@ use std::collections::BTreeMap;
 use didgate_core::command::Command;
 use didgate_core::domain::{
     AccountNumber, Area, AreaCode, AreaId, ContainsPattern, Country, CountryId, Did, DidFilter,
-    DidStatus, DidType, E164, KeyId, Money100, NumberState, Principal, RatePlan, RatePlanId,
-    RequestId, ReservationId, SignatureKey, State, UnixTime, national_number,
+    DidType, E164, KeyId, Money100, NumberState, Principal, RatePlan, RatePlanId, RequestId,
+    ReservationId, SignatureKey, State, UnixTime, national_number,
 };
 use didgate_core::engine::{
     AccountRecord, AreaRecord, Assignment, HistoryEvent, IdempotencyRecord, KeyRecord, LedgerEntry,
@@ -763,14 +763,12 @@ impl Reads for Mem {
         limit: u32,
         offset: u64,
     ) -> StoreResult<(Vec<Did>, u64)> {
-        let mut filter = filter.clone();
-        if filter.status.is_none() {
-            filter.status = Some(DidStatus::Active);
-        }
+        // No status filter: every owned number, active or aging (the
+        // only states with an owner).
         let all: Vec<&NumberRow> = self
             .numbers
             .values()
-            .filter(|n| n.account_id == Some(account_id) && self.matches(n, &filter))
+            .filter(|n| n.account_id == Some(account_id) && self.matches(n, filter))
             .collect();
         let page = all
             .iter()
